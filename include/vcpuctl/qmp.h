@@ -1,0 +1,83 @@
+/* qmp.h - a QMP client session.
+ *
+ * Layers, bottom up: a connected stream socket (unix or tcp), JSON framing
+ * (jsonstream.h), the greeting and capabilities negotiation, commands with
+ * unique ids whose replies are matched by id, and a FIFO of every event
+ * that arrived, including those read while a reply was awaited (on pseries
+ * DEVICE_DELETED arrives before the device_del reply).
+ *
+ * Every blocking step is bounded by the session timeout.  QEMU serves one
+ * client per monitor socket, so a busy socket connects but never greets; the
+ * timeout turns that into an error that says so.
+ *
+ * All errors are VC_EXIT_CONN except a QMP error reply, which is
+ * VC_EXIT_QEMU with the message "<Class>: <desc>".
+ */
+#ifndef VCPUCTL_QMP_H
+#define VCPUCTL_QMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "vcpuctl/err.h"
+
+struct qmp;
+
+/* Connect to spec: "unix:PATH", "tcp:HOST:PORT", or a bare path.  Reads the
+ * greeting and negotiates capabilities.  timeout_ms bounds connect, the
+ * greeting and, later, every reply (<= 0: wait forever).  Returns a new
+ * session, or NULL with err set. */
+struct qmp *qmp_open(const char *spec, int timeout_ms, struct vc_err *err);
+
+/* Close and free; NULL is fine.  Queued events are dropped. */
+void qmp_close(struct qmp *q);
+
+/* QEMU's version from the greeting, e.g. "10.0.2" (borrowed). */
+const char *qmp_version(const struct qmp *q);
+/* "package" from the greeting, possibly "" (borrowed). */
+const char *qmp_package(const struct qmp *q);
+
+/* The peer's pid (SO_PEERCRED on unix sockets), or 0 when unknown. */
+pid_t qmp_peer_pid(const struct qmp *q);
+
+/* Run one command and wait for its reply.  args may be NULL; it is
+ * borrowed (not stolen).  On success returns a new reference to the value of
+ * "return".  On a QMP error reply returns NULL with err->code VC_EXIT_QEMU
+ * and msg "<Class>: <desc>"; on transport trouble NULL with VC_EXIT_CONN and
+ * a message naming the command ("query-cpus-fast: QEMU closed the
+ * connection"). */
+json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
+		 struct vc_err *err);
+
+/* Class of the last QMP error reply ("GenericError", "DeviceNotFound"...),
+ * or "" when the last call did not fail that way (borrowed). */
+const char *qmp_last_error_class(const struct qmp *q);
+
+/* Pop the oldest queued event: a new reference to the whole event object
+ * ({"event":..., "data":..., "timestamp":...}), or NULL when none. */
+json_t *qmp_event_pop(struct qmp *q);
+
+/* Number of queued events. */
+size_t qmp_event_count(const struct qmp *q);
+
+/* Read from the socket until at least one event is queued or timeout_ms
+ * passes (< 0: no limit; 0: only what is already readable).  Returns 1 when
+ * an event is queued, 0 on timeout, -1 with err set on EOF or error.
+ * Replies that match no command in flight are dropped. */
+int qmp_wait_event(struct qmp *q, int timeout_ms, struct vc_err *err);
+
+/* File descriptor, for callers that poll several sources. */
+int qmp_fd(const struct qmp *q);
+
+/* Commands sent on this session so far, qmp_capabilities included
+ * (for --stats and the benchmark). */
+unsigned qmp_round_trips(const struct qmp *q);
+
+/* When non-NULL, every message sent and received is written to trace as
+ * "> {json}\n" / "< {json}\n" (VCPUCTL_QMP_TRACE, --trace). */
+void qmp_set_trace(struct qmp *q, FILE *trace);
+
+#endif

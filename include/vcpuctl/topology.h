@@ -1,0 +1,103 @@
+/* topology.h - the VM's vCPU topology, as QEMU reports it.
+ *
+ * Built from query-hotpluggable-cpus (one row per hotpluggable entity: an
+ * x86 thread, a pseries core of k threads, ...) and query-cpus-fast (one
+ * row per running vCPU), merged by qom-path.  On pseries a vCPU's qom-path
+ * is "<core path>/thread[N]", so a vCPU belongs to the entity whose path is
+ * its own or a parent of it.
+ *
+ * Entities are sorted by their topology ids (drawer, book, socket, die,
+ * cluster, module, core, thread, then node) and vCPU indexes are handed out
+ * in that order: an entity of k vCPUs takes k consecutive indexes.  That
+ * index is what the user names ("vcpuctl del 5") and what new device ids
+ * are made from ("vcpu5").
+ *
+ * Pure: topo_build() does no I/O and can be fed captured replies.
+ */
+#ifndef VCPUCTL_TOPOLOGY_H
+#define VCPUCTL_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "vcpuctl/err.h"
+
+struct qmp;
+
+/* Topology keys, in sort order.  TOPO_NODE sorts last: it places an entity,
+ * it is not a level of the hierarchy. */
+enum topo_key {
+	TOPO_DRAWER, TOPO_BOOK, TOPO_SOCKET, TOPO_DIE, TOPO_CLUSTER,
+	TOPO_MODULE, TOPO_CORE, TOPO_THREAD, TOPO_NODE, TOPO_NKEYS
+};
+
+/* QMP prop name of each key: "drawer-id", ..., "node-id". */
+extern const char *const topo_key_prop[TOPO_NKEYS];
+/* Short column names: "drawer", ..., "node". */
+extern const char *const topo_key_name[TOPO_NKEYS];
+
+struct topo_entity {
+	char *type;          /* QOM type, sent as "driver" to device_add */
+	json_t *props;       /* owned reference; every prop verbatim */
+	long ids[TOPO_NKEYS];/* -1 where QEMU reports no such prop */
+	int vcpus_count;     /* >= 1 */
+	char *qom_path;      /* NULL when not plugged */
+	char *alias;         /* ID of /machine/peripheral/ID, or NULL */
+	bool online;         /* plugged (has a qom-path) */
+	bool removable;      /* plugged with device_add (under /machine/peripheral
+	                        or /machine/peripheral-anon) */
+	int first;           /* index of its first vCPU */
+};
+
+struct topo_vcpu {
+	int index;           /* 0.. in topology order */
+	size_t entity;       /* index into topology.ents */
+	bool online;         /* its entity is plugged and QEMU lists the vCPU */
+	int cpu_index;       /* QEMU's cpu-index, -1 when offline/unknown */
+	long thread_id;      /* host thread id, -1 when offline/unknown */
+	char *qom_path;      /* from query-cpus-fast, NULL when offline */
+	char *target;        /* "x86_64", "ppc64"...; NULL when not reported */
+	char *cpu_state;     /* s390x "operating"/"stopped"...; NULL otherwise */
+};
+
+struct topology {
+	struct topo_entity *ents; size_t n_ents;   /* owned, sorted */
+	struct topo_vcpu *vcpus; size_t n_vcpus;   /* owned, n_vcpus = max */
+	int online;          /* vCPUs online */
+	int max;             /* vCPUs possible */
+	int removable;       /* online vCPUs that can be unplugged */
+	/* false when thread ids are missing, duplicated or equal to QEMU's own
+	 * pid (single-threaded TCG): per-vCPU tuning is then impossible and
+	 * thread_warning says why (owned).  Not an error. */
+	bool per_vcpu_threads;
+	char *thread_warning;
+};
+
+/* Build a topology from the "return" values of query-hotpluggable-cpus and
+ * query-cpus-fast (borrowed).  qemu_pid is QEMU's pid when known, else 0.
+ * Returns 0, or -1 with err set (VC_EXIT_CONN: "query-hotpluggable-cpus:
+ * entry 3: 'vcpus-count' is not an integer") on replies of the wrong shape.
+ * On failure *t is left empty and need not be freed. */
+int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
+	       pid_t qemu_pid, struct vc_err *err);
+
+/* Run both queries on q and build.  Two round trips. */
+int topo_query(struct qmp *q, struct topology *t, struct vc_err *err);
+
+void topo_free(struct topology *t);
+
+/* Entity with this alias (device id) or qom-path, or NULL. */
+const struct topo_entity *topo_find_alias(const struct topology *t,
+					  const char *alias);
+
+/* The id that device_del takes for a plugged entity: its alias, or its
+ * qom-path when it has none (borrowed). */
+const char *topo_entity_device_id(const struct topo_entity *e);
+
+/* JSON model of the topology (new reference), the schema README documents
+ * for "vcpuctl show --json". */
+json_t *topo_to_json(const struct topology *t);
+
+#endif

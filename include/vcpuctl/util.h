@@ -1,0 +1,26 @@
+/* util.h - small helpers shared by every module: monotonic time and
+ * strict number parsing. */
+#ifndef VCPUCTL_UTIL_H
+#define VCPUCTL_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+int64_t vc_now_ms(void);
+
+/* Milliseconds left until deadline (>= 0), or -1 when deadline < 0,
+ * meaning "no deadline" (poll()'s infinite). */
+int vc_ms_left(int64_t deadline);
+
+/* Deadline for a timeout in milliseconds; timeout_ms <= 0 means none (-1). */
+int64_t vc_deadline(int64_t timeout_ms);
+
+/* Parse a whole decimal integer in [min, max].  Returns false on any
+ * junk, sign where none allowed, or overflow. */
+bool vc_parse_long(const char *s, long min, long max, long *out);
+
+/* Parse seconds as a non-negative decimal ("5", "0.25") into ms. */
+bool vc_parse_seconds(const char *s, int64_t *out_ms);
+
+#endif

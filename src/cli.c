@@ -1,0 +1,162 @@
+/* cli.c - common options, connecting, and reporting failures. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpuctl/cli.h"
+#include "vcpuctl/qmp.h"
+#include "vcpuctl/util.h"
+
+#define DEFAULT_QMP_TIMEOUT_MS 10000
+
+const char cli_exit_codes_text[] =
+	"Exit status:\n"
+	"   0  success, or nothing to do\n"
+	"   1  internal error\n"
+	"   2  usage error: bad option, count or cpulist\n"
+	"   3  cannot talk to QEMU: socket, timeout, connection closed, bad reply\n"
+	"   4  QEMU refused the change; nothing was changed\n"
+	"   5  the target cannot be reached in this topology; nothing was sent\n"
+	"   6  the guest rejected an unplug\n"
+	"   7  timed out; removals are still pending\n"
+	"   8  partial: some steps were done, then one failed\n"
+	"   9  plugged, but thread tuning failed\n"
+	"  10  plugged, but not brought online in the guest\n"
+	"  11  busy: another vcpuctl holds this VM's lock\n"
+	"  12  guest agent error\n";
+
+enum {
+	OPT_QMP_TIMEOUT = 0x100,
+	OPT_JSON,
+	OPT_STATS,
+	OPT_TRACE,
+};
+
+static const struct argp_option common_options[] = {
+	{ "socket", 's', "PATH", 0,
+	  "QMP socket: PATH, unix:PATH or tcp:HOST:PORT (default: $VCPUCTL_SOCKET)", 0 },
+	{ "json", OPT_JSON, NULL, 0, "print one JSON document on stdout", 0 },
+	{ "quiet", 'q', NULL, 0, "print nothing on success", 0 },
+	{ "qmp-timeout", OPT_QMP_TIMEOUT, "SEC", 0,
+	  "give up on connect, greeting or any reply after SEC seconds (default 10; 0: never)", 0 },
+	{ "stats", OPT_STATS, NULL, 0, "print QMP round trips and elapsed time on stderr", 0 },
+	{ "trace", OPT_TRACE, "FILE", 0,
+	  "log every QMP message to FILE (default: $VCPUCTL_QMP_TRACE)", 0 },
+	{ 0 }
+};
+
+static error_t common_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli_common *c = state->input;
+
+	switch (key) {
+	case 's':
+		c->socket = arg;
+		return 0;
+	case OPT_JSON:
+		c->json = true;
+		return 0;
+	case 'q':
+		c->quiet = true;
+		return 0;
+	case OPT_STATS:
+		c->stats = true;
+		return 0;
+	case OPT_TRACE:
+		c->trace = arg;
+		return 0;
+	case OPT_QMP_TIMEOUT:
+		if (!vc_parse_seconds(arg, &c->qmp_timeout_ms))
+			argp_error(state, "--qmp-timeout: '%s' is not a number of seconds", arg);
+		return 0;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+const struct argp cli_common_argp = {
+	common_options, common_parse, NULL, NULL, NULL, NULL, NULL
+};
+
+void cli_common_init(struct cli_common *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->socket = getenv("VCPUCTL_SOCKET");
+	if (c->socket && !*c->socket)
+		c->socket = NULL;
+	c->trace = getenv("VCPUCTL_QMP_TRACE");
+	c->qmp_timeout_ms = DEFAULT_QMP_TIMEOUT_MS;
+	c->start_ms = vc_now_ms();
+}
+
+struct qmp *cli_connect(const struct cli_common *c, struct vc_err *err)
+{
+	struct qmp *q;
+	FILE *trace;
+
+	if (!c->socket) {
+		vc_err_set(err, VC_EXIT_USAGE,
+			   "no QMP socket: give -s PATH or set VCPUCTL_SOCKET");
+		return NULL;
+	}
+	q = qmp_open(c->socket, (int)c->qmp_timeout_ms, err);
+	if (!q)
+		return NULL;
+	if (c->trace && *c->trace) {
+		trace = fopen(c->trace, "a");
+		if (!trace) {
+			vc_err_errno(err, VC_EXIT_USAGE, errno, "--trace %s", c->trace);
+			qmp_close(q);
+			return NULL;
+		}
+		setvbuf(trace, NULL, _IOLBF, 0);
+		qmp_set_trace(q, trace);
+	}
+	return q;
+}
+
+void cli_stats(const struct cli_common *c, const struct qmp *q)
+{
+	if (!c->stats)
+		return;
+	fprintf(stderr, "vcpuctl: stats: qmp_round_trips=%u elapsed_ms=%lld\n",
+		q ? qmp_round_trips(q) : 0,
+		(long long)(vc_now_ms() - c->start_ms));
+}
+
+void cli_print_json(json_t *doc)
+{
+	if (!doc)
+		return;
+	json_dumpf(doc, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_decref(doc);
+}
+
+int cli_fail(const struct cli_common *c, const struct vc_err *err)
+{
+	int code = err->code ? err->code : VC_EXIT_INTERNAL;
+
+	fprintf(stderr, "vcpuctl: %s\n", err->msg[0] ? err->msg : "unknown error");
+	if (c && c->json)
+		cli_print_json(json_pack("{s:{s:i,s:s,s:s}}", "error",
+					 "exit_code", code,
+					 "name", vc_exit_name(code),
+					 "message", err->msg));
+	return code;
+}
+
+void cli_warn(const struct cli_common *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c && c->quiet)
+		return;
+	fputs("vcpuctl: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

@@ -1,0 +1,66 @@
+/* util.c - monotonic time and strict number parsing. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "vcpuctl/util.h"
+
+int64_t vc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int vc_ms_left(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - vc_now_ms();
+	if (left < 0)
+		return 0;
+	if (left > INT_MAX)
+		return INT_MAX;
+	return (int)left;
+}
+
+int64_t vc_deadline(int64_t timeout_ms)
+{
+	if (timeout_ms <= 0)
+		return -1;
+	return vc_now_ms() + timeout_ms;
+}
+
+bool vc_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s || *s == ' ' || *s == '\t')
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool vc_parse_seconds(const char *s, int64_t *out_ms)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < 0 || v > 31536000.0)
+		return false;
+	*out_ms = (int64_t)(v * 1000.0 + 0.5);
+	return true;
+}
