@@ -37,8 +37,10 @@ struct jstream {
 void js_init(struct jstream *js);
 void js_free(struct jstream *js);
 
-/* Append n bytes read from the peer.  Returns 0, or -1 with err set
- * (VC_EXIT_CONN) when the pending message would pass JS_MAX_MESSAGE. */
+/* Append n bytes read from the peer and scan them up to the end of the
+ * next object.  Returns 0, or -1 with err set (VC_EXIT_CONN) when the
+ * pending message would pass JS_MAX_MESSAGE or the framing is already
+ * broken (stray byte, too deep); VC_EXIT_INTERNAL when out of memory. */
 int js_feed(struct jstream *js, const void *data, size_t n, struct vc_err *err);
 
 /* Take the next complete message.  Returns 1 and sets *out to a new

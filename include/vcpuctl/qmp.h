@@ -72,12 +72,13 @@ int qmp_wait_event(struct qmp *q, int timeout_ms, struct vc_err *err);
 /* File descriptor, for callers that poll several sources. */
 int qmp_fd(const struct qmp *q);
 
-/* Commands sent on this session so far, qmp_capabilities included
- * (for --stats and the benchmark). */
+/* Commands sent on this session after capabilities negotiation (so
+ * qmp_capabilities is not counted), for --stats and the benchmark. */
 unsigned qmp_round_trips(const struct qmp *q);
 
 /* When non-NULL, every message sent and received is written to trace as
- * "> {json}\n" / "< {json}\n" (VCPUCTL_QMP_TRACE, --trace). */
+ * "> {json}\n" / "< {json}\n" (VCPUCTL_QMP_TRACE, --trace).  trace is
+ * borrowed: qmp_close() does not close it. */
 void qmp_set_trace(struct qmp *q, FILE *trace);
 
 #endif

@@ -76,7 +76,11 @@ struct topology {
 };
 
 /* Build a topology from the "return" values of query-hotpluggable-cpus and
- * query-cpus-fast (borrowed).  qemu_pid is QEMU's pid when known, else 0.
+ * query-cpus-fast (borrowed).  cpus_fast may be NULL: the planner needs only
+ * query-hotpluggable-cpus, and a plug must cost one round trip per vCPU plus
+ * two; vCPUs of plugged entities then count as online with unknown thread
+ * ids (-1) and per_vcpu_threads is false with no warning.  qemu_pid is
+ * QEMU's pid when known, else 0.
  * Returns 0, or -1 with err set (VC_EXIT_CONN: "query-hotpluggable-cpus:
  * entry 3: 'vcpus-count' is not an integer") on replies of the wrong shape.
  * On failure *t is left empty and need not be freed. */
@@ -85,6 +89,10 @@ int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
 
 /* Run both queries on q and build.  Two round trips. */
 int topo_query(struct qmp *q, struct topology *t, struct vc_err *err);
+
+/* Only query-hotpluggable-cpus (one round trip); see topo_build. */
+int topo_query_hotpluggable(struct qmp *q, struct topology *t,
+			    struct vc_err *err);
 
 void topo_free(struct topology *t);
 
@@ -96,8 +104,35 @@ const struct topo_entity *topo_find_alias(const struct topology *t,
  * qom-path when it has none (borrowed). */
 const char *topo_entity_device_id(const struct topo_entity *e);
 
-/* JSON model of the topology (new reference), the schema README documents
- * for "vcpuctl show --json". */
+/* Bit (1u << key) set for each topology key that some entity reports. */
+unsigned topo_keys_present(const struct topology *t);
+
+/* The vCPU is online and its entity was plugged with device_add. */
+bool topo_vcpu_removable(const struct topology *t, const struct topo_vcpu *v);
+
+/* The vCPU's entity is plugged but not removable: a CPU QEMU started with. */
+bool topo_vcpu_boot(const struct topology *t, const struct topo_vcpu *v);
+
+/* JSON model of the topology (new reference, NULL on out of memory), the
+ * schema README documents for "vcpuctl show --json":
+ *
+ *   {"online": 4, "max": 8, "removable": 2,
+ *    "per_vcpu_threads": true, "thread_warning": null | "text",
+ *    "topology_keys": ["socket", "core", "thread"],  (keys present, in order)
+ *    "vcpus": [{                                      (one per possible vCPU)
+ *      "index": 5, "online": true,
+ *      "removable": true,      (online and plugged with device_add)
+ *      "boot": false,          (plugged, but a CPU QEMU started with)
+ *      "entity_first": 4, "vcpus_per_entity": 2,
+ *      "alias": "vcpu4" | null, "device_id": "vcpu4" | qom-path | null,
+ *      "qom_path": "/machine/peripheral/vcpu4" | null,  (the vCPU's own)
+ *      "type": "qemu64-x86_64-cpu", "props": {...verbatim...},
+ *      "topology": {"socket": 1, "core": 0, "thread": 1},  (present keys,
+ *                                                           node excluded)
+ *      "node": 0 | null, "cpu_index": 5 | null, "thread_id": 4155 | null,
+ *      "target": "x86_64" | null, "cpu_state": "operating" | null}]}
+ *
+ * "vcpuctl show --json" adds "qemu": {"version", "package"} in front. */
 json_t *topo_to_json(const struct topology *t);
 
 #endif

@@ -1,0 +1,87 @@
+/* apply.h - carry out a plan on a live QEMU, and wait for removals.
+ *
+ * A plug sends its device_adds back to back and then reads
+ * query-cpus-fast once to check that every new vCPU is there with its
+ * thread.  An unplug sends every device_del first and then waits for all of
+ * them together: woken by events (DEVICE_DELETED naming the device or a
+ * path under it, ACPI_DEVICE_OST eject failures, DEVICE_UNPLUG_GUEST_ERROR),
+ * and polling query-hotpluggable-cpus only as the fallback, since events
+ * sent while no client was connected are lost.
+ *
+ * If step k of n fails, nothing after it is sent; every step's outcome is
+ * kept so the caller can say what was done and what was not.
+ */
+#ifndef VCPUCTL_APPLY_H
+#define VCPUCTL_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vcpuctl/cpulist.h"
+#include "vcpuctl/err.h"
+#include "vcpuctl/plan.h"
+#include "vcpuctl/topology.h"
+
+struct qmp;
+
+enum apply_state {
+	APPLY_NOT_DONE,   /* not sent: an earlier step failed */
+	APPLY_PLUGGED,    /* device_add accepted and the vCPUs are listed */
+	APPLY_REMOVED,    /* the guest released it; QEMU no longer lists it */
+	APPLY_PENDING,    /* device_del accepted; removal not finished */
+	APPLY_REJECTED,   /* the guest refused the removal */
+	APPLY_FAILED,     /* QEMU refused, or the result could not be checked */
+};
+
+struct apply_item {
+	enum plan_op op;
+	int first, count;     /* vCPU indexes first .. first+count-1 */
+	char *device_id;      /* owned */
+	char *qom_path;       /* owned: the entity's QOM path */
+	enum apply_state state;
+	char *reason;         /* owned; why FAILED / REJECTED / NOT_DONE */
+};
+
+struct apply_opts {
+	bool wait;            /* wait for removals; false for --no-wait */
+	int64_t timeout_ms;   /* bound on that wait; <= 0: no bound */
+};
+
+struct apply_result {
+	struct apply_item *items; /* owned */
+	size_t n;
+	int code;             /* exit code that sums the run up */
+	char *error;          /* owned: what stopped the run, or NULL */
+	int online_after;     /* online vCPUs after, -1 when not known */
+	bool timed_out;
+};
+
+/* Run plan p, made from topology t.  Returns r->code.  When QEMU could be
+ * asked afterwards, t is replaced by the refreshed topology (thread ids
+ * included after a plug) and r->online_after is set. */
+int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
+	       const struct apply_opts *o, struct apply_result *r);
+
+/* Fill r with the removals "vcpuctl wait" should wait for: the online
+ * entities of the vCPUs in list, or when list is NULL those whose last ACPI
+ * OST event is "eject in progress" (query-acpi-ospm-status).  Rejections
+ * QEMU reports for them come back as APPLY_REJECTED.  Returns 0 or -1. */
+int apply_find_pending(struct qmp *q, const struct topology *t,
+		       const struct cpulist *list, struct apply_result *r,
+		       struct vc_err *err);
+
+/* Wait until no item of r is APPLY_PENDING, or timeout_ms passes (<= 0: no
+ * bound).  Refreshes t when it can.  Returns r->code. */
+int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
+	       int64_t timeout_ms);
+
+void apply_result_free(struct apply_result *r);
+
+/* "plugged", "removed", "pending", "rejected", "failed", "not-done". */
+const char *apply_state_name(enum apply_state s);
+
+/* Decode an ACPI _OST status code ("eject not supported" for 128). */
+const char *apply_ost_status_text(long status);
+
+#endif

@@ -1,0 +1,53 @@
+/* output.h - how results look on a terminal: aligned text tables, and the
+ * table of "vcpuctl show".
+ *
+ * The one place below cmd_*.c that writes to a stream; it is given the
+ * FILE to write to, so tests can render into memory (open_memstream).
+ */
+#ifndef VCPUCTL_OUTPUT_H
+#define VCPUCTL_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "vcpuctl/topology.h"
+
+#define OUT_MAX_COLS 16
+
+/* Rows of text cells under a header row; columns are as wide as their
+ * widest cell. */
+struct out_table {
+	size_t ncols;
+	const char *headers[OUT_MAX_COLS]; /* borrowed */
+	bool right[OUT_MAX_COLS];          /* right-align (numbers) */
+	char **cells;                      /* owned: nrows * ncols strings */
+	size_t nrows, cap;
+};
+
+/* Start a table; headers[0..ncols-1] are borrowed and must outlive it.
+ * Returns 0, or -1 when ncols is 0 or above OUT_MAX_COLS. */
+int out_table_init(struct out_table *t, size_t ncols);
+int out_table_column(struct out_table *t, size_t col, const char *header,
+		     bool right);
+
+/* Append a row of ncols cells (copied; NULL prints as "-").  Returns 0 or
+ * -1 on out of memory. */
+int out_table_add(struct out_table *t, const char *const *cells);
+
+/* Header and rows, two spaces between columns, no trailing blanks. */
+void out_table_print(const struct out_table *t, FILE *f);
+
+void out_table_free(struct out_table *t);
+
+/* The "vcpuctl show" table: INDEX, one column per topology key present,
+ * NODE, STATE, REMOVABLE (yes/no/boot, "-" offline), ALIAS, HOST-TID (the
+ * vCPU's host thread; "THREAD" is the topology's thread-id), and CPU-STATE
+ * when QEMU reports it (s390x); then the summary line.  Returns
+ * 0 or -1 on out of memory (nothing printed then). */
+int out_topology_table(const struct topology *t, FILE *f);
+
+/* "online 4 of 8 vCPUs, 3 removable" (no newline), into buf. */
+void out_topology_summary(const struct topology *t, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,610 @@
+/* apply.c - runs a plan's steps on QEMU, checks plugs, waits for removals.
+ *
+ * Round trips matter here: a plug of n vCPUs costs the planner's one query,
+ * n device_adds and one query-cpus-fast.  No topology refresh between
+ * device_adds, and no sleep where an event can wake the wait.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpuctl/apply.h"
+#include "vcpuctl/qmp.h"
+#include "vcpuctl/util.h"
+
+/* First fallback poll while waiting for removals, then doubling to the
+ * maximum.  Events normally end the wait long before. */
+#define POLL_FIRST_MS 100
+#define POLL_MAX_MS 1000
+
+/* ACPI OST source values QEMU reports: 3 is an eject request (Notify),
+ * 0x103 the _EJx processing. */
+#define OST_SRC_EJECT_REQUEST 3
+#define OST_SRC_EJECT_PROCESS 0x103
+#define OST_STATUS_IN_PROGRESS 132
+
+const char *apply_state_name(enum apply_state s)
+{
+	switch (s) {
+	case APPLY_NOT_DONE: return "not-done";
+	case APPLY_PLUGGED: return "plugged";
+	case APPLY_REMOVED: return "removed";
+	case APPLY_PENDING: return "pending";
+	case APPLY_REJECTED: return "rejected";
+	case APPLY_FAILED: return "failed";
+	}
+	return "unknown";
+}
+
+const char *apply_ost_status_text(long status)
+{
+	switch (status) {
+	case 0: return "success";
+	case 1: return "failure";
+	case 2: return "unrecognized notify";
+	case 128: return "eject not supported";
+	case 129: return "device in use";
+	case 130: return "device busy";
+	case 131: return "dependencies busy";
+	case 132: return "eject in progress";
+	}
+	return "unknown status";
+}
+
+static bool ost_is_rejection(long status)
+{
+	return status == 1 || (status >= 128 && status <= 131);
+}
+
+static void item_set(struct apply_item *it, enum apply_state state,
+		     const char *reason)
+{
+	it->state = state;
+	free(it->reason);
+	it->reason = reason ? strdup(reason) : NULL;
+}
+
+void apply_result_free(struct apply_result *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->n; i++) {
+		free(r->items[i].device_id);
+		free(r->items[i].qom_path);
+		free(r->items[i].reason);
+	}
+	free(r->items);
+	free(r->error);
+	memset(r, 0, sizeof(*r));
+	r->online_after = -1;
+}
+
+static int result_init(struct apply_result *r, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	r->online_after = -1;
+	if (!n)
+		return 0;
+	r->items = calloc(n, sizeof(*r->items));
+	if (!r->items)
+		return -1;
+	r->n = n;
+	return 0;
+}
+
+static char *path_for_new_device(const char *id)
+{
+	char *s;
+
+	if (asprintf(&s, "/machine/peripheral/%s", id) < 0)
+		return NULL;
+	return s;
+}
+
+static void set_error(struct apply_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_error(struct apply_result *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!r->error)
+		r->error = s;
+	else
+		free(s);
+}
+
+/* The exit code for the whole run, from the states of its items. */
+static int result_code(const struct apply_result *r, int failure_code)
+{
+	size_t i;
+	bool done = false, failed = false, rejected = false, pending = false;
+
+	for (i = 0; i < r->n; i++) {
+		switch (r->items[i].state) {
+		case APPLY_PLUGGED:
+		case APPLY_REMOVED:
+			done = true;
+			break;
+		case APPLY_FAILED:
+			failed = true;
+			break;
+		case APPLY_REJECTED:
+			rejected = true;
+			break;
+		case APPLY_PENDING:
+			pending = true;
+			break;
+		case APPLY_NOT_DONE:
+			break;
+		}
+	}
+	if (failed) {
+		/* Anything already changed makes it partial, whatever failed. */
+		if (done || pending || rejected)
+			return VC_EXIT_PARTIAL;
+		return failure_code ? failure_code : VC_EXIT_QEMU;
+	}
+	if (rejected)
+		return VC_EXIT_GUEST;
+	if (pending && r->timed_out)
+		return VC_EXIT_TIMEOUT;
+	return VC_EXIT_OK;
+}
+
+/* query-hotpluggable-cpus rebuilt from a topology, with the given items'
+ * entities marked plugged at their new paths, so a plug can be checked
+ * with query-cpus-fast alone. */
+static json_t *hotpluggable_after_plug(const struct topology *t,
+				       const struct plan *p,
+				       const struct apply_result *r)
+{
+	json_t *list = json_array();
+	size_t i;
+
+	if (!list)
+		return NULL;
+	for (i = 0; i < t->n_ents; i++) {
+		const struct topo_entity *e = &t->ents[i];
+		const char *path = e->qom_path;
+		json_t *o;
+		size_t s;
+
+		for (s = 0; s < p->n_steps; s++)
+			if (p->steps[s].entity == i && p->steps[s].op == PLAN_OP_ADD &&
+			    r->items[s].state == APPLY_PLUGGED)
+				path = r->items[s].qom_path;
+		o = json_pack("{s:O,s:i,s:s}", "props", e->props,
+			      "vcpus-count", e->vcpus_count, "type", e->type);
+		if (!o || (path && json_object_set_new(o, "qom-path", json_string(path)))) {
+			json_decref(o);
+			json_decref(list);
+			return NULL;
+		}
+		json_array_append_new(list, o);
+	}
+	return list;
+}
+
+/* Check every plugged item against a fresh query-cpus-fast, and replace t
+ * with the topology that includes them. */
+static void check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
+			struct apply_result *r)
+{
+	struct vc_err err = { 0 };
+	struct topology fresh = { 0 };
+	json_t *hp, *cpus;
+	size_t i;
+	int k;
+
+	hp = hotpluggable_after_plug(t, p, r);
+	if (!hp) {
+		set_error(r, "out of memory");
+		return;
+	}
+	cpus = qmp_call(q, "query-cpus-fast", NULL, &err);
+	if (!cpus || topo_build(&fresh, hp, cpus, qmp_peer_pid(q), &err) < 0) {
+		json_decref(hp);
+		json_decref(cpus);
+		set_error(r, "checking the new vCPUs: %s", err.msg);
+		for (i = 0; i < r->n; i++)
+			if (r->items[i].state == APPLY_PLUGGED)
+				item_set(&r->items[i], APPLY_FAILED,
+					 "device_add was accepted, but the result could not be checked");
+		return;
+	}
+	json_decref(hp);
+	json_decref(cpus);
+	for (i = 0; i < r->n; i++) {
+		struct apply_item *it = &r->items[i];
+		char why[256];
+
+		if (it->state != APPLY_PLUGGED)
+			continue;
+		for (k = it->first; k < it->first + it->count; k++) {
+			const struct topo_vcpu *v;
+
+			if (k < 0 || (size_t)k >= fresh.n_vcpus)
+				break;
+			v = &fresh.vcpus[k];
+			if (!v->qom_path) {
+				snprintf(why, sizeof(why),
+					 "device_add was accepted, but QEMU does not list vCPU %d", k);
+				item_set(it, APPLY_FAILED, why);
+				set_error(r, "%s: %s", it->device_id, why);
+				break;
+			}
+		}
+	}
+	topo_free(t);
+	*t = fresh;
+	r->online_after = t->online;
+}
+
+/* Does a DEVICE_DELETED path name the device or something under it?  A
+ * plain prefix test would let vcpu1 match vcpu10. */
+static bool path_is_under(const char *path, const char *dev)
+{
+	size_t n = strlen(dev);
+
+	return !strncmp(path, dev, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static struct apply_item *find_pending(struct apply_result *r, const char *id,
+				       const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct apply_item *it = &r->items[i];
+
+		if (it->state != APPLY_PENDING)
+			continue;
+		if (id && (!strcmp(id, it->device_id) ||
+			   (it->qom_path && !strcmp(id, it->qom_path))))
+			return it;
+		if (path && it->qom_path && path_is_under(path, it->qom_path))
+			return it;
+	}
+	return NULL;
+}
+
+/* Apply one QEMU event to the pending removals. */
+static void handle_event(struct apply_result *r, json_t *ev)
+{
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	json_t *data = json_object_get(ev, "data");
+	const char *dev, *path;
+	struct apply_item *it;
+
+	if (!name || !json_is_object(data))
+		return;
+	if (!strcmp(name, "DEVICE_DELETED")) {
+		dev = json_string_value(json_object_get(data, "device"));
+		path = json_string_value(json_object_get(data, "path"));
+		it = find_pending(r, dev, path);
+		if (it)
+			item_set(it, APPLY_REMOVED, NULL);
+	} else if (!strcmp(name, "DEVICE_UNPLUG_GUEST_ERROR")) {
+		dev = json_string_value(json_object_get(data, "device"));
+		path = json_string_value(json_object_get(data, "path"));
+		it = find_pending(r, dev, path);
+		if (it)
+			item_set(it, APPLY_REJECTED,
+				 "rejected by the guest (DEVICE_UNPLUG_GUEST_ERROR)");
+	} else if (!strcmp(name, "ACPI_DEVICE_OST")) {
+		json_t *info = json_object_get(data, "info");
+		json_int_t src, status;
+		char why[128];
+
+		if (!json_is_object(info))
+			return;
+		dev = json_string_value(json_object_get(info, "device"));
+		src = json_integer_value(json_object_get(info, "source"));
+		status = json_integer_value(json_object_get(info, "status"));
+		if (!dev || (src != OST_SRC_EJECT_REQUEST && src != OST_SRC_EJECT_PROCESS) ||
+		    !ost_is_rejection((long)status))
+			return;
+		it = find_pending(r, dev, NULL);
+		if (!it)
+			return;
+		snprintf(why, sizeof(why), "rejected by the guest: ACPI _OST status %lld (%s)",
+			 (long long)status, apply_ost_status_text((long)status));
+		item_set(it, APPLY_REJECTED, why);
+	}
+}
+
+static void drain_events(struct qmp *q, struct apply_result *r)
+{
+	json_t *ev;
+
+	while ((ev = qmp_event_pop(q))) {
+		handle_event(r, ev);
+		json_decref(ev);
+	}
+}
+
+static size_t count_pending(const struct apply_result *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		n += r->items[i].state == APPLY_PENDING;
+	return n;
+}
+
+/* Settle pending items by what QEMU lists now: a pending entity that is
+ * gone was removed.  Replaces t.  Returns 0, or -1 with err set. */
+static int settle_by_topology(struct qmp *q, struct topology *t,
+			      struct apply_result *r, struct vc_err *err)
+{
+	struct topology fresh = { 0 };
+	size_t i;
+
+	if (topo_query_hotpluggable(q, &fresh, err) < 0)
+		return -1;
+	for (i = 0; i < r->n; i++) {
+		struct apply_item *it = &r->items[i];
+
+		if (it->state == APPLY_PENDING &&
+		    !topo_find_alias(&fresh, it->qom_path) &&
+		    !topo_find_alias(&fresh, it->device_id))
+			item_set(it, APPLY_REMOVED, NULL);
+	}
+	if (t) {
+		topo_free(t);
+		*t = fresh;
+	} else {
+		topo_free(&fresh);
+	}
+	r->online_after = fresh.online;
+	return 0;
+}
+
+int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
+	       int64_t timeout_ms)
+{
+	int64_t deadline = vc_deadline(timeout_ms);
+	int64_t next_poll = vc_now_ms() + POLL_FIRST_MS;
+	int interval = POLL_FIRST_MS;
+	struct vc_err err = { 0 };
+
+	r->timed_out = false;
+	for (;;) {
+		int64_t now;
+		int left, rc;
+
+		drain_events(q, r);
+		if (!count_pending(r))
+			break;
+		now = vc_now_ms();
+		if (now >= next_poll) {
+			if (settle_by_topology(q, t, r, &err) < 0)
+				goto lost;
+			drain_events(q, r);
+			if (!count_pending(r))
+				break;
+			interval = interval * 2 > POLL_MAX_MS ? POLL_MAX_MS : interval * 2;
+			next_poll = vc_now_ms() + interval;
+			continue;
+		}
+		if (deadline >= 0 && now >= deadline) {
+			r->timed_out = true;
+			break;
+		}
+		left = (int)(next_poll - now);
+		if (deadline >= 0 && deadline - now < left)
+			left = (int)(deadline - now);
+		rc = qmp_wait_event(q, left, &err);
+		if (rc < 0)
+			goto lost;
+	}
+	/* One look at QEMU's own list settles what events said and gives the
+	 * count after. */
+	if (settle_by_topology(q, t, r, &err) < 0)
+		goto lost;
+	r->code = result_code(r, 0);
+	return r->code;
+lost:
+	/* The device_dels were accepted; what became of them is unknown, and
+	 * the items still say pending. */
+	set_error(r, "waiting for removals: %s", err.msg);
+	r->code = VC_EXIT_CONN;
+	return r->code;
+}
+
+int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
+	       const struct apply_opts *o, struct apply_result *r)
+{
+	struct vc_err err = { 0 };
+	bool plugged = false, pending = false;
+	int failure_code = 0;
+	size_t i;
+
+	if (result_init(r, p->n_steps) < 0) {
+		r->code = VC_EXIT_INTERNAL;
+		set_error(r, "out of memory");
+		return r->code;
+	}
+	for (i = 0; i < p->n_steps; i++) {
+		const struct plan_step *s = &p->steps[i];
+		struct apply_item *it = &r->items[i];
+
+		it->op = s->op;
+		it->first = s->first;
+		it->count = s->count;
+		it->device_id = strdup(s->device_id);
+		it->qom_path = s->op == PLAN_OP_ADD ? path_for_new_device(s->device_id)
+			: (t->ents[s->entity].qom_path ?
+			   strdup(t->ents[s->entity].qom_path) : NULL);
+		if (!it->device_id || !it->qom_path) {
+			r->code = VC_EXIT_INTERNAL;
+			set_error(r, "out of memory");
+			return r->code;
+		}
+		item_set(it, APPLY_NOT_DONE, "not sent: an earlier step failed");
+	}
+	if (!p->n_steps) {
+		r->online_after = t->online;
+		r->code = VC_EXIT_OK;
+		return r->code;
+	}
+
+	for (i = 0; i < p->n_steps; i++) {
+		const struct plan_step *s = &p->steps[i];
+		struct apply_item *it = &r->items[i];
+		json_t *cmd = plan_step_command(t, s), *ret;
+		const char *name = json_string_value(json_object_get(cmd, "execute"));
+
+		if (!cmd || !name) {
+			json_decref(cmd);
+			set_error(r, "out of memory");
+			failure_code = VC_EXIT_INTERNAL;
+			item_set(it, APPLY_FAILED, "out of memory");
+			break;
+		}
+		ret = qmp_call(q, name, json_object_get(cmd, "arguments"), &err);
+		if (!ret) {
+			char why[VC_ERR_MSG_MAX + 32];
+
+			snprintf(why, sizeof(why), "%s: %s", name, err.msg);
+			item_set(it, APPLY_FAILED, why);
+			set_error(r, "%s: %s (step %zu of %zu)", it->device_id, why,
+				  i + 1, p->n_steps);
+			failure_code = err.code;
+			json_decref(cmd);
+			break;
+		}
+		json_decref(ret);
+		json_decref(cmd);
+		if (s->op == PLAN_OP_ADD) {
+			item_set(it, APPLY_PLUGGED, NULL);
+			plugged = true;
+		} else {
+			item_set(it, APPLY_PENDING, NULL);
+			pending = true;
+		}
+	}
+
+	/* After a lost connection nothing more can be learnt; report what the
+	 * replies said. */
+	if (failure_code == VC_EXIT_CONN) {
+		r->code = result_code(r, VC_EXIT_CONN);
+		return r->code;
+	}
+	if (plugged)
+		check_plugs(q, t, p, r);
+	if (pending) {
+		if (o->wait) {
+			apply_wait(q, t, r, o->timeout_ms);
+		} else {
+			/* Events that came with the replies (pseries sends
+			 * DEVICE_DELETED before the device_del reply) still
+			 * count; no extra round trip. */
+			drain_events(q, r);
+		}
+	}
+	r->code = result_code(r, failure_code);
+	return r->code;
+}
+
+int apply_find_pending(struct qmp *q, const struct topology *t,
+		       const struct cpulist *list, struct apply_result *r,
+		       struct vc_err *err)
+{
+	json_t *ost = NULL;
+	size_t i, n = 0;
+	bool *want;
+
+	want = calloc(t->n_ents ? t->n_ents : 1, sizeof(*want));
+	if (!want)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	if (list) {
+		long k;
+
+		for (k = cpulist_next(list, 0); k >= 0; k = cpulist_next(list, k + 1)) {
+			if ((size_t)k >= t->n_vcpus) {
+				free(want);
+				return vc_err_set(err, VC_EXIT_USAGE,
+						  "vCPU %ld does not exist: this VM has vCPUs 0-%zu",
+						  k, t->n_vcpus ? t->n_vcpus - 1 : 0);
+			}
+			i = t->vcpus[k].entity;
+			if (t->ents[i].online)
+				want[i] = true;
+		}
+	}
+	/* QEMU's ACPI status tells which ejects the guest is working on and
+	 * which it refused.  Machines without ACPI do not have it. */
+	ost = qmp_call(q, "query-acpi-ospm-status", NULL, err);
+	if (!ost && err->code == VC_EXIT_CONN) {
+		free(want);
+		return -1;
+	}
+	vc_err_clear(err);
+	if (!list && json_is_array(ost)) {
+		json_t *info;
+
+		json_array_foreach(ost, i, info) {
+			const char *dev = json_string_value(json_object_get(info, "device"));
+			const struct topo_entity *e;
+
+			if (!dev || json_integer_value(json_object_get(info, "status")) !=
+			    OST_STATUS_IN_PROGRESS)
+				continue;
+			e = topo_find_alias(t, dev);
+			if (e && e->online)
+				want[e - t->ents] = true;
+		}
+	}
+	for (i = 0; i < t->n_ents; i++)
+		n += want[i];
+	if (result_init(r, n) < 0) {
+		free(want);
+		json_decref(ost);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+	n = 0;
+	for (i = 0; i < t->n_ents; i++) {
+		const struct topo_entity *e = &t->ents[i];
+		struct apply_item *it;
+
+		if (!want[i])
+			continue;
+		it = &r->items[n++];
+		it->op = PLAN_OP_DEL;
+		it->first = e->first;
+		it->count = e->vcpus_count;
+		it->device_id = strdup(topo_entity_device_id(e));
+		it->qom_path = strdup(e->qom_path);
+		it->state = APPLY_PENDING;
+	}
+	free(want);
+	/* A named vCPU whose last eject request the guest refused will not go
+	 * away by waiting. */
+	if (list && json_is_array(ost)) {
+		json_t *info;
+
+		json_array_foreach(ost, i, info) {
+			json_t *ev = json_pack("{s:s,s:{s:O}}", "event", "ACPI_DEVICE_OST",
+					       "data", "info", info);
+
+			if (ev)
+				handle_event(r, ev);
+			json_decref(ev);
+		}
+	}
+	json_decref(ost);
+	for (i = 0; i < r->n; i++)
+		if (!r->items[i].device_id || !r->items[i].qom_path)
+			return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	return 0;
+}

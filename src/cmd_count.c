@@ -1,0 +1,69 @@
+/* cmd_count.c - "vcpuctl count": online, maximum and removable vCPUs. */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "vcpuctl/cli.h"
+#include "vcpuctl/cmd.h"
+#include "vcpuctl/qmp.h"
+#include "vcpuctl/topology.h"
+
+static const char count_doc[] =
+	"Print how many vCPUs are online, the most the VM can have, and how "
+	"many online vCPUs can be unplugged, as \"online N\", \"max N\" and "
+	"\"removable N\" lines."
+	"\v--json prints {\"online\": N, \"max\": N, \"removable\": N}.";
+
+static const struct argp_child count_children[] = {
+	{ &cli_common_argp, 0, NULL, 0 },
+	{ 0 }
+};
+
+static error_t count_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = state->input;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return EINVAL;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp count_argp = {
+	NULL, count_parse, NULL, count_doc, count_children, NULL, NULL
+};
+
+int cmd_count(int argc, char **argv)
+{
+	struct cli_common c;
+	struct vc_err err = { 0 };
+	struct topology t;
+	struct qmp *q;
+
+	cli_common_init(&c);
+	argp_parse(&count_argp, argc, argv, 0, NULL, &c);
+	q = cli_connect(&c, &err);
+	if (!q)
+		return cli_fail(&c, &err);
+	if (topo_query(q, &t, &err)) {
+		cli_stats(&c, q);
+		qmp_close(q);
+		return cli_fail(&c, &err);
+	}
+	if (t.thread_warning)
+		cli_warn(&c, "%s", t.thread_warning);
+	if (c.json)
+		cli_print_json(json_pack("{s:i,s:i,s:i}", "online", t.online,
+					 "max", t.max, "removable", t.removable));
+	else if (!c.quiet)
+		printf("online %d\nmax %d\nremovable %d\n",
+		       t.online, t.max, t.removable);
+	fflush(stdout);
+	cli_stats(&c, q);
+	qmp_close(q);
+	topo_free(&t);
+	return VC_EXIT_OK;
+}

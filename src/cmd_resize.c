@@ -1,0 +1,303 @@
+/* cmd_resize.c - "set", "plan", "add" and "del": one request shape, one
+ * flow.  Glue only: parse, connect, query, plan, apply, report.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpuctl/apply.h"
+#include "vcpuctl/cli.h"
+#include "vcpuctl/cmd.h"
+#include "vcpuctl/cpulist.h"
+#include "vcpuctl/plan.h"
+#include "vcpuctl/qmp.h"
+#include "vcpuctl/report.h"
+#include "vcpuctl/topology.h"
+#include "vcpuctl/util.h"
+
+/* Largest vCPU index a list may name before we know the VM: QEMU's own
+ * limit is far below it, and the planner names the VM's real range. */
+#define LIST_LIMIT 65536
+/* As in libvirt: how long an unplug is waited for by default. */
+#define DEFAULT_TIMEOUT_MS 5000
+
+enum resize_mode { MODE_SET, MODE_PLAN, MODE_ADD, MODE_DEL };
+
+struct resize_args {
+	struct cli_common common;
+	enum resize_mode mode;
+	const char *command;
+	const char *count_text;   /* --count */
+	const char *list_text;    /* LIST, or --add/--del for plan */
+	enum plan_kind kind;
+	long min, max;
+	bool dry_run, no_wait;
+	int64_t timeout_ms;
+};
+
+enum {
+	OPT_MIN = 0x200,
+	OPT_MAX,
+	OPT_NO_WAIT,
+	OPT_ADD,
+	OPT_DEL,
+	OPT_DRY_RUN,
+};
+
+static const struct argp_option count_options[] = {
+	{ "count", 'c', "N|+K|-K", 0,
+	  "target number of online vCPUs, or a change by K", 0 },
+	{ "min", OPT_MIN, "N", 0, "clamp the target to at least N instead of failing", 0 },
+	{ "max", OPT_MAX, "N", 0, "clamp the target to at most N instead of failing", 0 },
+	{ 0 }
+};
+
+static const struct argp_option change_options[] = {
+	{ "dry-run", OPT_DRY_RUN, NULL, 0,
+	  "print the plan (with --json, the exact QMP commands) and change nothing", 0 },
+	{ "no-wait", OPT_NO_WAIT, NULL, 0,
+	  "return once QEMU accepted the removals; list those still pending", 0 },
+	{ "timeout", 't', "SEC", 0,
+	  "wait at most SEC seconds for removals (default 5; 0: no limit)", 0 },
+	{ 0 }
+};
+
+static const struct argp_option plan_list_options[] = {
+	{ "add", OPT_ADD, "LIST", 0, "plan plugging the vCPUs in LIST", 0 },
+	{ "del", OPT_DEL, "LIST", 0, "plan unplugging the vCPUs in LIST", 0 },
+	{ 0 }
+};
+
+static error_t parse_resize(int key, char *arg, struct argp_state *state)
+{
+	struct resize_args *a = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &a->common;
+		return 0;
+	case 'c':
+		a->count_text = arg;
+		a->kind = PLAN_SET_COUNT;
+		return 0;
+	case OPT_MIN:
+	case OPT_MAX:
+		if (!vc_parse_long(arg, 1, 1 << 20, key == OPT_MIN ? &a->min : &a->max))
+			argp_error(state, "--%s: '%s' is not a positive whole number",
+				   key == OPT_MIN ? "min" : "max", arg);
+		return 0;
+	case OPT_DRY_RUN:
+		a->dry_run = true;
+		return 0;
+	case OPT_NO_WAIT:
+		a->no_wait = true;
+		return 0;
+	case 't':
+		if (!vc_parse_seconds(arg, &a->timeout_ms))
+			argp_error(state, "--timeout: '%s' is not a number of seconds", arg);
+		return 0;
+	case OPT_ADD:
+	case OPT_DEL:
+		if (a->list_text)
+			argp_error(state, "give only one of --add and --del");
+		a->list_text = arg;
+		a->kind = key == OPT_ADD ? PLAN_ADD_LIST : PLAN_DEL_LIST;
+		return 0;
+	case ARGP_KEY_ARG:
+		if ((a->mode != MODE_ADD && a->mode != MODE_DEL) || a->list_text)
+			argp_error(state, "unexpected argument '%s'", arg);
+		a->list_text = arg;
+		return 0;
+	case ARGP_KEY_END:
+		if ((a->mode == MODE_ADD || a->mode == MODE_DEL) && !a->list_text)
+			argp_error(state, "name the vCPUs: a LIST such as 4, 4-7 or 4,6");
+		if ((a->mode == MODE_SET || a->mode == MODE_PLAN) &&
+		    !a->count_text && !a->list_text)
+			argp_error(state, "give --count N, +K or -K");
+		if (a->count_text && a->list_text)
+			argp_error(state, "give either --count or a list of vCPUs, not both");
+		if (a->min > 0 && a->max > 0 && a->min > a->max)
+			argp_error(state, "--min %ld is above --max %ld", a->min, a->max);
+		return 0;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp_child common_child[] = {
+	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ 0 }
+};
+
+#define LIST_DOC \
+	"\vLIST is a cpulist of vCPU indexes as 'vcpuctl show' numbers them: " \
+	"5, 4-7, 4,6 or 0-7,^2.  An entity that holds several vCPUs " \
+	"(a pseries core) must be named whole.  'vcpuctl --help' lists the exit codes."
+
+/* One argp per command; the option tables above are shared. */
+static int parse_args(struct resize_args *a, int argc, char **argv)
+{
+	struct argp_option opts[32];
+	const struct argp_option *tables[3] = { NULL, NULL, NULL };
+	const char *args_doc = NULL, *doc = NULL;
+	size_t n = 0, t, i;
+	struct argp argp;
+
+	switch (a->mode) {
+	case MODE_SET:
+		tables[0] = count_options;
+		tables[1] = change_options;
+		doc = "Plug or unplug vCPUs until N are online.  +K and -K change the "
+		      "count by K.  Plugs take the lowest free slots in topology order; "
+		      "unplugs take the highest removable vCPUs first; boot CPUs stay."
+		      "\vAn unplug waits until the guest has released each vCPU (up to "
+		      "--timeout); with --no-wait it returns at once and 'vcpuctl wait' "
+		      "waits later.  'vcpuctl --help' lists the exit codes.";
+		break;
+	case MODE_PLAN:
+		tables[0] = count_options;
+		tables[1] = plan_list_options;
+		doc = "Print the steps 'set --count', 'add' or 'del' would take, and "
+		      "change nothing.  With --json, the exact QMP commands.";
+		break;
+	case MODE_ADD:
+		tables[0] = change_options;
+		args_doc = "LIST";
+		doc = "Plug the named vCPUs." LIST_DOC;
+		break;
+	case MODE_DEL:
+		tables[0] = change_options;
+		args_doc = "LIST";
+		doc = "Unplug the named vCPUs, and wait until the guest released them." LIST_DOC;
+		break;
+	}
+	for (t = 0; t < 3 && tables[t]; t++)
+		for (i = 0; tables[t][i].name; i++) {
+			/* add never waits: a plug has nothing to wait for */
+			if (a->mode == MODE_ADD && (tables[t][i].key == OPT_NO_WAIT ||
+						    tables[t][i].key == 't'))
+				continue;
+			opts[n++] = tables[t][i];
+		}
+	memset(&opts[n], 0, sizeof(opts[n]));
+	memset(&argp, 0, sizeof(argp));
+	argp.options = opts;
+	argp.parser = parse_resize;
+	argp.args_doc = args_doc;
+	argp.doc = doc;
+	argp.children = common_child;
+	return argp_parse(&argp, argc, argv, 0, NULL, a);
+}
+
+static void print_failure(const struct resize_args *a, const struct apply_result *r)
+{
+	char *progress = report_progress(r);
+
+	fprintf(stderr, "vcpuctl: %s: %s%s%s\n", a->command,
+		r->error ? r->error : vc_exit_name(r->code),
+		progress ? "; " : "", progress ? progress : "");
+	free(progress);
+}
+
+static int resize_run(struct resize_args *a)
+{
+	struct plan_request req = { .min = -1, .max = -1 };
+	struct apply_opts opts = { 0 };
+	struct apply_result r = { 0 };
+	struct topology t = { 0 };
+	struct cpulist list = { 0 };
+	struct plan p = { 0 };
+	struct vc_err err = { 0 };
+	struct qmp *q = NULL;
+	int code;
+
+	/* Everything the user typed is checked before QEMU is touched. */
+	req.kind = a->kind;
+	req.min = a->min > 0 ? a->min : -1;
+	req.max = a->max > 0 ? a->max : -1;
+	if (a->count_text && plan_parse_count(a->count_text, &req, &err) < 0)
+		return cli_fail(&a->common, &err);
+	if (a->list_text) {
+		if (cpulist_parse(a->list_text, LIST_LIMIT, &list, &err) < 0)
+			return cli_fail(&a->common, &err);
+		req.list = &list;
+	}
+
+	q = cli_connect(&a->common, &err);
+	if (!q)
+		goto fail;
+	if (topo_query_hotpluggable(q, &t, &err) < 0)
+		goto fail;
+	if (plan_make(&t, &req, &p, &err) < 0)
+		goto fail;
+
+	if (a->mode == MODE_PLAN || a->dry_run) {
+		if (a->common.json) {
+			json_t *doc = plan_to_json(&t, &p);
+
+			json_object_set_new(doc, "max", json_integer(t.max));
+			cli_print_json(doc);
+		} else if (!a->common.quiet) {
+			report_plan_text(stdout, &t, &p);
+		}
+		code = VC_EXIT_OK;
+		goto out;
+	}
+
+	opts.wait = !a->no_wait;
+	opts.timeout_ms = a->timeout_ms;
+	code = apply_plan(q, &t, &p, &opts, &r);
+	if (a->common.json)
+		cli_print_json(report_result_json(a->command, &t, &p, &r));
+	else if (!a->common.quiet || code)
+		report_result_text(stdout, a->command, &t, &p, &r);
+	if (code)
+		print_failure(a, &r);
+	goto out;
+
+fail:
+	code = cli_fail(&a->common, &err);
+out:
+	cli_stats(&a->common, q);
+	apply_result_free(&r);
+	plan_free(&p);
+	topo_free(&t);
+	cpulist_free(&list);
+	qmp_close(q);
+	return code;
+}
+
+static int resize_main(enum resize_mode mode, const char *command,
+		       enum plan_kind kind, int argc, char **argv)
+{
+	struct resize_args a;
+
+	memset(&a, 0, sizeof(a));
+	cli_common_init(&a.common);
+	a.mode = mode;
+	a.command = command;
+	a.kind = kind;
+	a.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (parse_args(&a, argc, argv))
+		return VC_EXIT_USAGE;
+	return resize_run(&a);
+}
+
+int cmd_set(int argc, char **argv)
+{
+	return resize_main(MODE_SET, "set", PLAN_SET_COUNT, argc, argv);
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	return resize_main(MODE_PLAN, "plan", PLAN_SET_COUNT, argc, argv);
+}
+
+int cmd_add(int argc, char **argv)
+{
+	return resize_main(MODE_ADD, "add", PLAN_ADD_LIST, argc, argv);
+}
+
+int cmd_del(int argc, char **argv)
+{
+	return resize_main(MODE_DEL, "del", PLAN_DEL_LIST, argc, argv);
+}

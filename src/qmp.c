@@ -1,0 +1,701 @@
+/* qmp.c - QMP client session: connect, greeting, id-matched commands and
+ * the event queue.
+ *
+ * The socket is non-blocking and every wait is a poll() against a deadline,
+ * so a QEMU that hangs, dies or serves another client turns into an error
+ * within the session timeout instead of a stuck process.  Sends use
+ * MSG_NOSIGNAL: a QEMU that died must not kill us with SIGPIPE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vcpuctl/jsonstream.h"
+#include "vcpuctl/qmp.h"
+#include "vcpuctl/util.h"
+
+/* One read's worth: large replies (query-qmp-schema, big topologies) come
+ * in few syscalls, small ones cost nothing extra. */
+#define QMP_READ_SIZE (64u * 1024)
+
+struct qmp {
+	int fd;
+	char *name;             /* path or host:port, for messages */
+	int timeout_ms;
+	bool closed;            /* peer hung up; later calls fail at once */
+	struct jstream js;
+	char *rbuf;             /* QMP_READ_SIZE bytes */
+	char *sbuf;             /* serialised command, reused */
+	size_t scap;
+	unsigned next_id;
+	unsigned round_trips;
+	char version[64];
+	char *package;
+	pid_t peer_pid;
+	char err_class[128];
+	FILE *trace;
+	json_t **ev;            /* events, oldest at ev[ev_head] */
+	size_t ev_head;
+	size_t ev_len;
+	size_t ev_cap;
+};
+
+/* Results of reading one message. */
+enum {
+	RD_EOF = -2,
+	RD_ERR = -1,
+	RD_TIMEOUT = 0,
+	RD_MSG = 1,
+};
+
+/* "1", "10", "0.25": timeouts as the user wrote them, in seconds. */
+static void qmp_fmt_secs(char *buf, size_t n, int ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, n, "%d", ms / 1000);
+	else
+		snprintf(buf, n, "%g", ms / 1000.0);
+}
+
+static int qmp_set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	return 0;
+}
+
+/* Turn a failed unix connect() into a message about the path, telling a
+ * stale socket apart from a file that is no socket at all (both give
+ * ECONNREFUSED). */
+static int qmp_unix_error(const char *path, int e, int timeout_ms,
+			  struct vc_err *err)
+{
+	struct stat st;
+	char secs[32];
+
+	if (e == ECONNREFUSED || e == ENOENT) {
+		if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return vc_err_set(err, VC_EXIT_CONN, "%s: not a socket",
+					  path);
+	}
+	if (e == ECONNREFUSED)
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: connection refused: no QEMU is listening on this socket",
+				  path);
+	if (e == EAGAIN) {
+		qmp_fmt_secs(secs, sizeof(secs), timeout_ms);
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: no connection within %s s: too many clients are waiting on the monitor",
+				  path, secs);
+	}
+	return vc_err_errno(err, VC_EXIT_CONN, e, "%s", path);
+}
+
+/* A unix connect() only blocks while the listener's backlog is full; then
+ * SO_SNDTIMEO bounds the wait, which non-blocking connect() cannot do. */
+static int qmp_connect_unix(struct qmp *q, const char *path, struct vc_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { 0 };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int64_t deadline = vc_deadline(q->timeout_ms);
+	int left, fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: socket path longer than %zu bytes", path,
+				  sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vc_err_errno(err, VC_EXIT_CONN, errno, "%s: socket", path);
+	do {
+		left = vc_ms_left(deadline);
+		if (left >= 0) {
+			tv.tv_sec = left / 1000;
+			tv.tv_usec = (left % 1000) * 1000 + (left == 0);
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		}
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		r = errno;
+		close(fd);
+		return qmp_unix_error(path, r, q->timeout_ms, err);
+	}
+	if (qmp_set_nonblock(fd) < 0) {
+		r = errno;
+		close(fd);
+		return vc_err_errno(err, VC_EXIT_CONN, r, "%s", path);
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+		q->peer_pid = cred.pid;
+	q->fd = fd;
+	return 0;
+}
+
+/* Wait for a non-blocking connect() to finish.  Returns 0 or an errno;
+ * ETIMEDOUT when the deadline passed. */
+static int qmp_connect_wait(int fd, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int r, e = 0;
+
+	for (;;) {
+		r = poll(&pfd, 1, vc_ms_left(deadline));
+		if (r > 0)
+			break;
+		if (r == 0)
+			return ETIMEDOUT;
+		if (errno != EINTR)
+			return errno;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+		return errno;
+	return e;
+}
+
+/* Split "HOST:PORT" or "[V6ADDR]:PORT" in place. */
+static int qmp_split_hostport(char *s, char **host, char **port)
+{
+	char *colon = strrchr(s, ':');
+
+	if (!colon || colon == s || !colon[1])
+		return -1;
+	*colon = '\0';
+	*port = colon + 1;
+	*host = s;
+	if (s[0] == '[') {
+		if (colon[-1] != ']')
+			return -1;
+		colon[-1] = '\0';
+		*host = s + 1;
+	}
+	return **host ? 0 : -1;
+}
+
+static int qmp_connect_tcp(struct qmp *q, const char *hostport,
+			   struct vc_err *err)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_ADDRCONFIG,
+	};
+	struct addrinfo *res, *ai;
+	int64_t deadline = vc_deadline(q->timeout_ms);
+	char *copy, *host, *port;
+	char secs[32];
+	int fd = -1, e = ECONNREFUSED, one = 1, r;
+
+	copy = strdup(hostport);
+	if (!copy)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	if (qmp_split_hostport(copy, &host, &port) < 0) {
+		free(copy);
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "tcp:%s: expected tcp:HOST:PORT", hostport);
+	}
+	r = getaddrinfo(host, port, &hints, &res);
+	if (r) {
+		vc_err_set(err, VC_EXIT_CONN, "%s: %s", hostport,
+			   r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			e = 0;
+		else if (errno == EINPROGRESS || errno == EINTR)
+			e = qmp_connect_wait(fd, deadline);
+		else
+			e = errno;
+		if (e == 0)
+			break;
+		close(fd);
+		fd = -1;
+		if (e == ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		if (e == ETIMEDOUT) {
+			qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+			return vc_err_set(err, VC_EXIT_CONN,
+					  "%s: no connection within %s s",
+					  hostport, secs);
+		}
+		return vc_err_errno(err, VC_EXIT_CONN, e, "%s", hostport);
+	}
+	/* Commands are small and each waits for its reply: Nagle would
+	 * only add latency. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	q->fd = fd;
+	return 0;
+}
+
+static void qmp_trace_msg(struct qmp *q, json_t *msg)
+{
+	if (!q->trace)
+		return;
+	fputs("< ", q->trace);
+	json_dumpf(msg, q->trace, JSON_COMPACT);
+	fputc('\n', q->trace);
+}
+
+/* Read until one whole message is framed or the deadline passes. */
+static int qmp_read_msg(struct qmp *q, int64_t deadline, json_t **out,
+			struct vc_err *err)
+{
+	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	*out = NULL;
+	if (q->closed)
+		return RD_EOF;
+	for (;;) {
+		r = js_next(&q->js, out, err);
+		if (r < 0)
+			return RD_ERR;
+		if (r > 0) {
+			qmp_trace_msg(q, *out);
+			return RD_MSG;
+		}
+		r = poll(&pfd, 1, vc_ms_left(deadline));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return vc_err_errno(err, VC_EXIT_CONN, errno, "poll");
+		}
+		if (r == 0)
+			return RD_TIMEOUT;
+		n = recv(q->fd, q->rbuf, QMP_READ_SIZE, 0);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			if (errno == ECONNRESET) {
+				q->closed = true;
+				return RD_EOF;
+			}
+			return vc_err_errno(err, VC_EXIT_CONN, errno, "read");
+		}
+		if (n == 0) {
+			q->closed = true;
+			return RD_EOF;
+		}
+		if (js_feed(&q->js, q->rbuf, (size_t)n, err) < 0)
+			return RD_ERR;
+	}
+}
+
+static int qmp_event_push(struct qmp *q, json_t *ev)
+{
+	json_t **nev;
+	size_t cap;
+
+	if (q->ev_len == q->ev_cap && q->ev_head > 0) {
+		memmove(q->ev, q->ev + q->ev_head,
+			(q->ev_len - q->ev_head) * sizeof(*q->ev));
+		q->ev_len -= q->ev_head;
+		q->ev_head = 0;
+	}
+	if (q->ev_len == q->ev_cap) {
+		cap = q->ev_cap ? q->ev_cap * 2 : 16;
+		nev = realloc(q->ev, cap * sizeof(*nev));
+		if (!nev)
+			return -1;
+		q->ev = nev;
+		q->ev_cap = cap;
+	}
+	q->ev[q->ev_len++] = ev;
+	return 0;
+}
+
+/* Queue msg if it is an event (taking the reference); otherwise drop it.
+ * Returns 1 when queued. */
+static int qmp_keep_event(struct qmp *q, json_t *msg, struct vc_err *err)
+{
+	if (!json_object_get(msg, "event")) {
+		json_decref(msg);
+		return 0;
+	}
+	if (qmp_event_push(q, msg) < 0) {
+		json_decref(msg);
+		return vc_err_set(err, VC_EXIT_INTERNAL,
+				  "out of memory queueing events");
+	}
+	return 1;
+}
+
+static int qmp_read_greeting(struct qmp *q, struct vc_err *err)
+{
+	json_t *msg, *greet, *qemu, *pkg;
+	char secs[32];
+	int r;
+
+	r = qmp_read_msg(q, vc_deadline(q->timeout_ms), &msg, err);
+	if (r == RD_TIMEOUT) {
+		qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: no QMP greeting within %s s: the monitor is busy with another client, or QEMU is not answering",
+				  q->name, secs);
+	}
+	if (r == RD_EOF)
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: QEMU closed the connection before its greeting",
+				  q->name);
+	if (r == RD_ERR)
+		return vc_err_prefix(err, "%s: greeting", q->name);
+	greet = json_object_get(msg, "QMP");
+	if (!json_is_object(greet)) {
+		json_decref(msg);
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: not a QMP monitor (no greeting)", q->name);
+	}
+	qemu = json_object_get(json_object_get(greet, "version"), "qemu");
+	if (json_is_integer(json_object_get(qemu, "major")))
+		snprintf(q->version, sizeof(q->version),
+			 "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT
+			 ".%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(qemu, "major")),
+			 json_integer_value(json_object_get(qemu, "minor")),
+			 json_integer_value(json_object_get(qemu, "micro")));
+	pkg = json_object_get(json_object_get(greet, "version"), "package");
+	q->package = strdup(json_is_string(pkg) ? json_string_value(pkg) : "");
+	json_decref(msg);
+	if (!q->package)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	return 0;
+}
+
+struct qmp *qmp_open(const char *spec, int timeout_ms, struct vc_err *err)
+{
+	struct qmp *q;
+	json_t *r;
+	int rc;
+
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+		return NULL;
+	}
+	q->fd = -1;
+	q->timeout_ms = timeout_ms;
+	js_init(&q->js);
+	if (strncmp(spec, "unix:", 5) == 0)
+		q->name = strdup(spec + 5);
+	else if (strncmp(spec, "tcp:", 4) == 0)
+		q->name = strdup(spec + 4);
+	else
+		q->name = strdup(spec);
+	q->rbuf = malloc(QMP_READ_SIZE);
+	if (!q->name || !q->rbuf) {
+		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+		goto fail;
+	}
+	if (!*q->name) {
+		vc_err_set(err, VC_EXIT_CONN, "%s: empty socket path", spec);
+		goto fail;
+	}
+	if (strncmp(spec, "tcp:", 4) == 0)
+		rc = qmp_connect_tcp(q, q->name, err);
+	else
+		rc = qmp_connect_unix(q, q->name, err);
+	if (rc < 0 || qmp_read_greeting(q, err) < 0)
+		goto fail;
+	r = qmp_call(q, "qmp_capabilities", NULL, err);
+	if (!r) {
+		vc_err_prefix(err, "%s", q->name);
+		goto fail;
+	}
+	json_decref(r);
+	/* Only the caller's commands count (qmp.h). */
+	q->round_trips = 0;
+	return q;
+fail:
+	qmp_close(q);
+	return NULL;
+}
+
+void qmp_close(struct qmp *q)
+{
+	if (!q)
+		return;
+	if (q->fd >= 0)
+		close(q->fd);
+	while (q->ev_head < q->ev_len)
+		json_decref(q->ev[q->ev_head++]);
+	free(q->ev);
+	js_free(&q->js);
+	free(q->rbuf);
+	free(q->sbuf);
+	free(q->package);
+	free(q->name);
+	free(q);
+}
+
+const char *qmp_version(const struct qmp *q)
+{
+	return q->version;
+}
+
+const char *qmp_package(const struct qmp *q)
+{
+	return q->package ? q->package : "";
+}
+
+pid_t qmp_peer_pid(const struct qmp *q)
+{
+	return q->peer_pid;
+}
+
+int qmp_fd(const struct qmp *q)
+{
+	return q->fd;
+}
+
+unsigned qmp_round_trips(const struct qmp *q)
+{
+	return q->round_trips;
+}
+
+void qmp_set_trace(struct qmp *q, FILE *trace)
+{
+	q->trace = trace;
+}
+
+const char *qmp_last_error_class(const struct qmp *q)
+{
+	return q->err_class;
+}
+
+size_t qmp_event_count(const struct qmp *q)
+{
+	return q->ev_len - q->ev_head;
+}
+
+json_t *qmp_event_pop(struct qmp *q)
+{
+	json_t *ev;
+
+	if (q->ev_head == q->ev_len)
+		return NULL;
+	ev = q->ev[q->ev_head++];
+	if (q->ev_head == q->ev_len)
+		q->ev_head = q->ev_len = 0;
+	return ev;
+}
+
+/* Serialise {"execute", "arguments", "id"} plus a newline into q->sbuf.
+ * Returns the length, or 0 when out of memory. */
+static size_t qmp_build(struct qmp *q, const char *command, json_t *args,
+			const char *id)
+{
+	json_t *req;
+	size_t n;
+	char *buf;
+
+	req = json_pack("{s:s}", "execute", command);
+	if (!req)
+		return 0;
+	if (args && json_object_set(req, "arguments", args) < 0)
+		goto fail;
+	if (json_object_set_new(req, "id", json_string(id)) < 0)
+		goto fail;
+	n = json_dumpb(req, NULL, 0, JSON_COMPACT);
+	if (n == 0)
+		goto fail;
+	if (n + 1 > q->scap) {
+		buf = realloc(q->sbuf, n + 1);
+		if (!buf)
+			goto fail;
+		q->sbuf = buf;
+		q->scap = n + 1;
+	}
+	json_dumpb(req, q->sbuf, n, JSON_COMPACT);
+	q->sbuf[n] = '\n';
+	json_decref(req);
+	return n + 1;
+fail:
+	json_decref(req);
+	return 0;
+}
+
+static int qmp_send(struct qmp *q, const char *command, size_t len,
+		    int64_t deadline, struct vc_err *err)
+{
+	struct pollfd pfd = { .fd = q->fd, .events = POLLOUT };
+	const char *p = q->sbuf;
+	char secs[32];
+	ssize_t n;
+	int r;
+
+	while (len > 0) {
+		n = send(q->fd, p, len, MSG_NOSIGNAL);
+		if (n >= 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EPIPE || errno == ECONNRESET) {
+			q->closed = true;
+			return vc_err_set(err, VC_EXIT_CONN,
+					  "%s: QEMU closed the connection",
+					  command);
+		}
+		if (errno != EAGAIN)
+			return vc_err_errno(err, VC_EXIT_CONN, errno,
+					    "%s: send", command);
+		r = poll(&pfd, 1, vc_ms_left(deadline));
+		if (r < 0 && errno != EINTR)
+			return vc_err_errno(err, VC_EXIT_CONN, errno,
+					    "%s: poll", command);
+		if (r == 0) {
+			qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+			return vc_err_set(err, VC_EXIT_CONN,
+					  "%s: QEMU did not take the command within %s s",
+					  command, secs);
+		}
+	}
+	return 0;
+}
+
+/* Turn our reply into the result of qmp_call.  Consumes nothing. */
+static json_t *qmp_reply_value(struct qmp *q, const char *command,
+			       json_t *msg, struct vc_err *err)
+{
+	json_t *ret = json_object_get(msg, "return");
+	json_t *e = json_object_get(msg, "error");
+	json_t *cls, *desc;
+
+	if (ret && !e)
+		return json_incref(ret);
+	if (!ret && e) {
+		cls = json_object_get(e, "class");
+		desc = json_object_get(e, "desc");
+		if (!json_is_string(cls) || !json_is_string(desc)) {
+			vc_err_set(err, VC_EXIT_CONN,
+				   "%s: malformed error reply from QEMU", command);
+			return NULL;
+		}
+		snprintf(q->err_class, sizeof(q->err_class), "%s",
+			 json_string_value(cls));
+		vc_err_set(err, VC_EXIT_QEMU, "%s: %s", json_string_value(cls),
+			   json_string_value(desc));
+		return NULL;
+	}
+	vc_err_set(err, VC_EXIT_CONN,
+		   "%s: malformed reply from QEMU: %s", command,
+		   ret ? "both \"return\" and \"error\""
+		       : "neither \"return\" nor \"error\"");
+	return NULL;
+}
+
+json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
+		 struct vc_err *err)
+{
+	char id[32], secs[32];
+	json_t *msg, *mid, *val;
+	int64_t deadline;
+	size_t len;
+	int r;
+
+	q->err_class[0] = '\0';
+	if (q->closed) {
+		vc_err_set(err, VC_EXIT_CONN, "%s: QEMU closed the connection",
+			   command);
+		return NULL;
+	}
+	snprintf(id, sizeof(id), "vc-%u", ++q->next_id);
+	len = qmp_build(q, command, args, id);
+	if (!len) {
+		vc_err_set(err, VC_EXIT_INTERNAL, "%s: cannot encode command",
+			   command);
+		return NULL;
+	}
+	if (q->trace) {
+		fputs("> ", q->trace);
+		fwrite(q->sbuf, 1, len, q->trace);
+	}
+	deadline = vc_deadline(q->timeout_ms);
+	if (qmp_send(q, command, len, deadline, err) < 0)
+		return NULL;
+	q->round_trips++;
+	deadline = vc_deadline(q->timeout_ms);
+	for (;;) {
+		r = qmp_read_msg(q, deadline, &msg, err);
+		if (r == RD_TIMEOUT) {
+			qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+			vc_err_set(err, VC_EXIT_CONN, "%s: no reply within %s s",
+				   command, secs);
+			return NULL;
+		}
+		if (r == RD_EOF) {
+			vc_err_set(err, VC_EXIT_CONN,
+				   "%s: QEMU closed the connection", command);
+			return NULL;
+		}
+		if (r == RD_ERR) {
+			vc_err_prefix(err, "%s", command);
+			return NULL;
+		}
+		mid = json_object_get(msg, "id");
+		if (json_is_string(mid) && strcmp(json_string_value(mid), id) == 0)
+			break;
+		/* An event, or a late reply to a command that timed out. */
+		if (qmp_keep_event(q, msg, err) < 0)
+			return NULL;
+	}
+	val = qmp_reply_value(q, command, msg, err);
+	json_decref(msg);
+	return val;
+}
+
+int qmp_wait_event(struct qmp *q, int timeout_ms, struct vc_err *err)
+{
+	int64_t deadline;
+	json_t *msg;
+	int r;
+
+	if (qmp_event_count(q))
+		return 1;
+	deadline = timeout_ms < 0 ? -1 : vc_now_ms() + timeout_ms;
+	for (;;) {
+		r = qmp_read_msg(q, deadline, &msg, err);
+		if (r == RD_TIMEOUT)
+			return 0;
+		if (r == RD_EOF)
+			return vc_err_set(err, VC_EXIT_CONN,
+					  "%s: QEMU closed the connection",
+					  q->name);
+		if (r == RD_ERR)
+			return vc_err_prefix(err, "%s", q->name);
+		r = qmp_keep_event(q, msg, err);
+		if (r != 0)
+			return r;
+	}
+}

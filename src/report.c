@@ -1,0 +1,203 @@
+/* report.c - text and JSON renderings of plans and resize results. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpuctl/cpulist.h"
+#include "vcpuctl/err.h"
+#include "vcpuctl/report.h"
+
+static const char *op_name(enum plan_op op)
+{
+	return op == PLAN_OP_ADD ? "add" : "del";
+}
+
+static void print_range(FILE *f, int first, int count)
+{
+	if (count == 1)
+		fprintf(f, "vCPU %d", first);
+	else
+		fprintf(f, "vCPUs %d-%d", first, first + count - 1);
+}
+
+/* "socket 0, core 1, thread 0" for an entity. */
+static void print_where(FILE *f, const struct topo_entity *e)
+{
+	const char *sep = "";
+	int k;
+
+	for (k = 0; k < TOPO_NKEYS; k++) {
+		if (e->ids[k] < 0)
+			continue;
+		fprintf(f, "%s%s %ld", sep, topo_key_name[k], e->ids[k]);
+		sep = ", ";
+	}
+}
+
+void report_plan_text(FILE *f, const struct topology *t, const struct plan *p)
+{
+	size_t i;
+
+	fprintf(f, "plan: %d -> %d vCPUs online (of %d), %zu step%s\n",
+		p->from, p->to, t->max, p->n_steps, p->n_steps == 1 ? "" : "s");
+	if (p->note)
+		fprintf(f, "note: %s\n", p->note);
+	for (i = 0; i < p->n_steps; i++) {
+		const struct plan_step *s = &p->steps[i];
+
+		fprintf(f, "  %zu. %s %s: ", i + 1,
+			s->op == PLAN_OP_ADD ? "device_add" : "device_del", s->device_id);
+		print_range(f, s->first, s->count);
+		fputs(" (", f);
+		print_where(f, &t->ents[s->entity]);
+		fputs(")\n", f);
+	}
+	if (!p->n_steps)
+		fputs("  nothing to do\n", f);
+}
+
+char *report_vcpus_in_state(const struct apply_result *r, enum apply_state s)
+{
+	struct cpulist l;
+	size_t i, top = 0;
+	char *text;
+	int k;
+
+	for (i = 0; i < r->n; i++)
+		if ((size_t)(r->items[i].first + r->items[i].count) > top)
+			top = r->items[i].first + r->items[i].count;
+	if (!top || cpulist_init(&l, top) < 0)
+		return NULL;
+	for (i = 0; i < r->n; i++) {
+		if (r->items[i].state != s)
+			continue;
+		for (k = 0; k < r->items[i].count; k++)
+			cpulist_set(&l, r->items[i].first + k);
+	}
+	text = cpulist_count(&l) ? cpulist_format(&l) : NULL;
+	cpulist_free(&l);
+	return text;
+}
+
+static long thread_of(const struct topology *t, int index)
+{
+	if (!t || index < 0 || (size_t)index >= t->n_vcpus)
+		return -1;
+	return t->vcpus[index].thread_id;
+}
+
+void report_result_text(FILE *f, const char *command, const struct topology *t,
+			const struct plan *p, const struct apply_result *r)
+{
+	char *pending;
+	size_t i;
+	int k;
+
+	for (i = 0; i < r->n; i++) {
+		const struct apply_item *it = &r->items[i];
+
+		for (k = it->first; k < it->first + it->count; k++) {
+			long tid = thread_of(t, k);
+
+			fprintf(f, "vCPU %-4d %-10s %s", k, it->device_id,
+				apply_state_name(it->state));
+			if (it->state == APPLY_PLUGGED && tid > 0)
+				fprintf(f, " (thread %ld)", tid);
+			if (it->reason)
+				fprintf(f, ": %s", it->reason);
+			fputc('\n', f);
+		}
+	}
+	if (p && p->note)
+		fprintf(f, "note: %s\n", p->note);
+	if (r->online_after >= 0 && t)
+		fprintf(f, "%s: %d vCPUs online (of %d)\n", command,
+			r->online_after, t->max);
+	else if (p)
+		fprintf(f, "%s: %d -> %d vCPUs requested\n", command, p->from, p->to);
+	if (!r->n)
+		fprintf(f, "%s: nothing to do\n", command);
+	pending = report_vcpus_in_state(r, APPLY_PENDING);
+	if (pending) {
+		fprintf(f, "%s: removal pending for vCPUs %s; 'vcpuctl wait %s' waits for it\n",
+			command, pending, pending);
+		free(pending);
+	}
+}
+
+json_t *report_result_json(const char *command, const struct topology *t,
+			   const struct plan *p, const struct apply_result *r)
+{
+	json_t *doc, *rows;
+	char *pending;
+	size_t i;
+	int k;
+
+	rows = json_array();
+	for (i = 0; rows && i < r->n; i++) {
+		const struct apply_item *it = &r->items[i];
+
+		for (k = it->first; k < it->first + it->count; k++) {
+			long tid = thread_of(t, k);
+
+			json_array_append_new(rows, json_pack(
+				"{s:i,s:s,s:s,s:s,s:s?,s:o}",
+				"index", k, "device_id", it->device_id,
+				"op", op_name(it->op),
+				"state", apply_state_name(it->state),
+				"reason", it->reason,
+				"thread_id", tid > 0 ? json_integer(tid) : json_null()));
+		}
+	}
+	pending = report_vcpus_in_state(r, APPLY_PENDING);
+	doc = json_pack("{s:s,s:i,s:s,s:s?,s:b,s:o,s:s?}",
+			"command", command,
+			"exit_code", r->code,
+			"result", vc_exit_name(r->code),
+			"error", r->error,
+			"timed_out", r->timed_out,
+			"vcpus", rows ? rows : json_array(),
+			"pending", pending);
+	free(pending);
+	if (!doc)
+		return NULL;
+	json_object_set_new(doc, "online", r->online_after >= 0 ?
+			    json_integer(r->online_after) : json_null());
+	json_object_set_new(doc, "max", t ? json_integer(t->max) : json_null());
+	if (p) {
+		json_object_set_new(doc, "from", json_integer(p->from));
+		json_object_set_new(doc, "to", json_integer(p->to));
+		json_object_set_new(doc, "requested", json_integer(p->requested));
+		json_object_set_new(doc, "note", p->note ? json_string(p->note) : json_null());
+	}
+	return doc;
+}
+
+char *report_progress(const struct apply_result *r)
+{
+	static const struct { enum apply_state s; const char *word; } parts[] = {
+		{ APPLY_PLUGGED, "plugged" }, { APPLY_REMOVED, "removed" },
+		{ APPLY_PENDING, "removal pending" }, { APPLY_REJECTED, "rejected" },
+		{ APPLY_FAILED, "failed" }, { APPLY_NOT_DONE, "not done" },
+	};
+	char *out = NULL;
+	size_t i, len = 0;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		char *l = report_vcpus_in_state(r, parts[i].s);
+		char *n;
+
+		if (!l)
+			continue;
+		if (asprintf(&n, "%s%s%s: vCPUs %s", out ? out : "", out ? "; " : "",
+			     parts[i].word, l) < 0)
+			n = NULL;
+		free(l);
+		free(out);
+		out = n;
+		if (!out)
+			return NULL;
+		len++;
+	}
+	(void)len;
+	return out;
+}

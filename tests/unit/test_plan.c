@@ -1,0 +1,981 @@
+/* test_plan.c - the planner's rules, on topologies built by topo_build()
+ * from captured replies (tests/fixtures/plan/) and from small synthetic
+ * replies made here: x86 threads, pseries cores of 8, mixed sizes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vcpuctl/plan.h"
+
+#define FIXTURES "tests/fixtures/plan/qemumonitorjson-cpuinfo-"
+
+/* ---- building topologies ---- */
+
+static json_t *load_return(const char *name, const char *kind)
+{
+	char path[256];
+	json_error_t jerr;
+	json_t *root, *ret;
+
+	snprintf(path, sizeof(path), FIXTURES "%s-%s.json", name, kind);
+	root = json_load_file(path, 0, &jerr);
+	if (!root)
+		fail_msg("%s: %s (run from the repository root)", path, jerr.text);
+	ret = json_incref(json_object_get(root, "return"));
+	json_decref(root);
+	assert_non_null(ret);
+	return ret;
+}
+
+static void build(struct topology *t, json_t *hp, json_t *cf)
+{
+	struct vc_err err = { 0 };
+
+	if (topo_build(t, hp, cf, 0, &err) < 0)
+		fail_msg("topo_build: %s", err.msg);
+	json_decref(hp);
+	json_decref(cf);
+}
+
+static void topo_fixture(struct topology *t, const char *name)
+{
+	build(t, load_return(name, "hotplug"), load_return(name, "cpus"));
+}
+
+static void topo_text(struct topology *t, const char *hp, const char *cf)
+{
+	json_error_t jerr;
+	json_t *h = json_loads(hp, 0, &jerr), *c;
+
+	if (!h)
+		fail_msg("hotpluggable: %s", jerr.text);
+	c = json_loads(cf, 0, &jerr);
+	if (!c)
+		fail_msg("cpus-fast: %s", jerr.text);
+	build(t, h, c);
+}
+
+/* One character per entity, in topology order: 'b' boot CPU (under
+ * /machine/unattached), 'p' plugged as "vcpu<first>", 'a' plugged without
+ * an id (/machine/peripheral-anon), 'o' offline.  sizes[i] vCPUs each, or
+ * 1 when sizes is NULL (then x86-like socket/core/thread ids).  The reply
+ * lists entities last first, as QEMU does, so the order is topo_build's. */
+static void topo_synth(struct topology *t, const char *spec, const int *sizes)
+{
+	json_t *hp = json_array(), *cf = json_array(), *props, *row;
+	size_t n = strlen(spec), i;
+	int first = 0, cpu_index = 0, j, k;
+	char path[96], tpath[128];
+
+	for (i = 0; i < n; i++, first += k) {
+		k = sizes ? sizes[i] : 1;
+		if (sizes)
+			props = json_pack("{s:i, s:i}", "core-id", first,
+					  "node-id", 0);
+		else
+			props = json_pack("{s:i, s:i, s:i}",
+					  "socket-id", first / 4,
+					  "core-id", first / 2 % 2,
+					  "thread-id", first % 2);
+		row = json_pack("{s:o, s:i, s:s}", "props", props,
+				"vcpus-count", k, "type",
+				sizes ? "host-spapr-cpu-core" : "qemu64-x86_64-cpu");
+		assert_non_null(row);
+		switch (spec[i]) {
+		case 'b':
+			snprintf(path, sizeof(path), "/machine/unattached/device[%zu]", i);
+			break;
+		case 'p':
+			snprintf(path, sizeof(path), "/machine/peripheral/vcpu%d", first);
+			break;
+		case 'a':
+			snprintf(path, sizeof(path), "/machine/peripheral-anon/device[%zu]", i);
+			break;
+		default:
+			path[0] = '\0';
+		}
+		if (path[0])
+			json_object_set_new(row, "qom-path", json_string(path));
+		json_array_insert_new(hp, 0, row);
+		for (j = 0; path[0] && j < k; j++) {
+			if (sizes)
+				snprintf(tpath, sizeof(tpath), "%s/thread[%d]", path, j);
+			else
+				snprintf(tpath, sizeof(tpath), "%s", path);
+			json_array_append_new(cf, json_pack("{s:i, s:s, s:i}",
+				"cpu-index", cpu_index, "qom-path", tpath,
+				"thread-id", 1000 + cpu_index));
+			cpu_index++;
+		}
+	}
+	build(t, hp, cf);
+}
+
+/* ---- making plans ---- */
+
+static int plan_count_req(const struct topology *t, const char *count,
+			  long min, long max, struct plan *p, struct vc_err *err)
+{
+	struct plan_request req = { .min = min, .max = max };
+
+	if (plan_parse_count(count, &req, err) < 0)
+		fail_msg("plan_parse_count(%s): %s", count, err->msg);
+	return plan_make(t, &req, p, err);
+}
+
+static int plan_list_req(const struct topology *t, enum plan_kind kind,
+			 const char *list, struct plan *p, struct vc_err *err)
+{
+	struct plan_request req = { .kind = kind, .min = -1, .max = -1 };
+	struct cpulist l;
+	int rc;
+
+	if (cpulist_parse(list, 4096, &l, err) < 0)
+		fail_msg("cpulist_parse(%s): %s", list, err->msg);
+	req.list = &l;
+	rc = plan_make(t, &req, p, err);
+	cpulist_free(&l);
+	return rc;
+}
+
+/* The plan's steps are op on entities starting at firsts[], in order. */
+static void assert_steps(const struct plan *p, enum plan_op op,
+			 const int *firsts, size_t n)
+{
+	size_t i;
+
+	assert_int_equal(p->n_steps, n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(p->steps[i].op, op);
+		assert_int_equal(p->steps[i].first, firsts[i]);
+	}
+}
+
+static void assert_empty(const struct plan *p)
+{
+	assert_null(p->steps);
+	assert_int_equal(p->n_steps, 0);
+	assert_null(p->note);
+}
+
+static void assert_refused(int rc, const struct plan *p,
+			   const struct vc_err *err, int code, const char *msg)
+{
+	assert_int_equal(rc, -1);
+	assert_int_equal(err->code, code);
+	assert_string_equal(err->msg, msg);
+	assert_empty(p);
+}
+
+static void assert_json(json_t *got, const char *want_text)
+{
+	json_t *want = json_loads(want_text, 0, NULL);
+	char *g;
+
+	assert_non_null(want);
+	assert_non_null(got);
+	if (!json_equal(got, want)) {
+		g = json_dumps(got, JSON_SORT_KEYS);
+		fail_msg("got %s\nwant %s", g, want_text);
+	}
+	json_decref(want);
+	json_decref(got);
+}
+
+/* ---- plan_parse_count ---- */
+
+static void parse_count_forms(void **state)
+{
+	struct plan_request req = { .min = -1, .max = -1 };
+	struct vc_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(plan_parse_count("12", &req, &err), 0);
+	assert_int_equal(req.count, 12);
+	assert_false(req.relative);
+	assert_int_equal(req.kind, PLAN_SET_COUNT);
+	assert_int_equal(plan_parse_count("+3", &req, &err), 0);
+	assert_int_equal(req.count, 3);
+	assert_true(req.relative);
+	assert_int_equal(plan_parse_count("-2", &req, &err), 0);
+	assert_int_equal(req.count, -2);
+	assert_true(req.relative);
+	assert_int_equal(plan_parse_count("+0", &req, &err), 0);
+	assert_int_equal(req.count, 0);
+	assert_true(req.relative);
+	assert_int_equal(plan_parse_count("-0", &req, &err), 0);
+	assert_int_equal(req.count, 0);
+	assert_int_equal(plan_parse_count("0", &req, &err), 0);
+	assert_false(req.relative);
+}
+
+static void parse_count_junk(void **state)
+{
+	static const char *const bad[] = {
+		"", "abc", "1.5", "--3", "+-3", "+", "-", " 4", "4 ", "0x10",
+		"4k", "1e3", "99999999999999999999999", "+99999999999999",
+		"2000000",
+	};
+	struct plan_request req;
+	struct vc_err err;
+	size_t i;
+	char quoted[64];
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(plan_parse_count(bad[i], &req, &err), -1);
+		assert_int_equal(err.code, VC_EXIT_USAGE);
+		snprintf(quoted, sizeof(quoted), "'%s'", bad[i]);
+		if (!strstr(err.msg, quoted))
+			fail_msg("message for %s does not name it: %s",
+				 quoted, err.msg);
+	}
+}
+
+/* ---- counts on x86 (one vCPU per entity) ---- */
+
+static void x86_grow_lowest_first(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int want[] = { 4, 5, 6 };
+
+	(void)state;
+	topo_synth(&t, "bbppoooo", NULL);
+	assert_int_equal(plan_count_req(&t, "7", -1, -1, &p, &err), 0);
+	assert_int_equal(p.from, 4);
+	assert_int_equal(p.to, 7);
+	assert_int_equal(p.requested, 7);
+	assert_null(p.note);
+	assert_steps(&p, PLAN_OP_ADD, want, 3);
+	assert_string_equal(p.steps[0].device_id, "vcpu4");
+	assert_string_equal(p.steps[2].device_id, "vcpu6");
+	assert_int_equal(p.steps[1].count, 1);
+	plan_free(&p);
+	assert_empty(&p);
+	topo_free(&t);
+}
+
+static void x86_shrink_highest_first(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int want[] = { 5, 4, 3 };
+
+	(void)state;
+	/* vCPU 3 is plugged without an id: device_del takes its qom-path. */
+	topo_synth(&t, "bbbappoo", NULL);
+	assert_int_equal(plan_count_req(&t, "3", -1, -1, &p, &err), 0);
+	assert_int_equal(p.from, 6);
+	assert_int_equal(p.to, 3);
+	assert_steps(&p, PLAN_OP_DEL, want, 3);
+	assert_string_equal(p.steps[0].device_id, "vcpu5");
+	assert_string_equal(p.steps[1].device_id, "vcpu4");
+	assert_string_equal(p.steps[2].device_id,
+			    "/machine/peripheral-anon/device[3]");
+	plan_free(&p);
+	topo_free(&t);
+}
+
+static void x86_dies_capture(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int want[] = { 7, 8 };
+
+	(void)state;
+	topo_fixture(&t, "x86-dies");
+	assert_int_equal(plan_count_req(&t, "9", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, want, 2);
+	/* Lowest in topology order: socket 0 die 1 core 1 thread 1, then
+	 * socket 1 die 0 core 0 thread 0. */
+	assert_json(plan_step_command(&t, &p.steps[0]),
+		    "{\"execute\": \"device_add\", \"arguments\": {"
+		    "\"core-id\": 1, \"thread-id\": 1, \"die-id\": 1,"
+		    " \"socket-id\": 0, \"driver\": \"host-x86_64-cpu\","
+		    " \"id\": \"vcpu7\"}}");
+	assert_json(plan_step_command(&t, &p.steps[1]),
+		    "{\"execute\": \"device_add\", \"arguments\": {"
+		    "\"core-id\": 0, \"thread-id\": 0, \"die-id\": 0,"
+		    " \"socket-id\": 1, \"driver\": \"host-x86_64-cpu\","
+		    " \"id\": \"vcpu8\"}}");
+	plan_free(&p);
+
+	assert_refused(plan_count_req(&t, "17", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set 17 vCPUs: the maximum is 16");
+	assert_refused(plan_count_req(&t, "6", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set 6 vCPUs: 7 online vCPUs cannot be removed"
+		       " (boot CPUs 0-6); the minimum is 7");
+	topo_free(&t);
+}
+
+static void equal_count_is_noop(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_synth(&t, "bbppoooo", NULL);
+	assert_int_equal(plan_count_req(&t, "4", -1, -1, &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	assert_int_equal(p.from, 4);
+	assert_int_equal(p.to, 4);
+	assert_null(p.note);
+	plan_free(&p);
+	assert_int_equal(plan_count_req(&t, "+0", -1, -1, &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	plan_free(&p);
+	assert_int_equal(plan_count_req(&t, "-0", -1, -1, &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	plan_free(&p);
+	topo_free(&t);
+}
+
+static void s390_limits(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_fixture(&t, "s390-fast");
+	assert_refused(plan_count_req(&t, "1", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set 1 vCPU: 2 online vCPUs cannot be removed"
+		       " (boot CPUs 0-1); the minimum is 2");
+	assert_refused(plan_count_req(&t, "3", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set 3 vCPUs: the maximum is 2");
+	assert_int_equal(plan_count_req(&t, "2", -1, -1, &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	plan_free(&p);
+	topo_free(&t);
+}
+
+static void below_one_refused(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	/* Nothing is a boot CPU here, so only "at least one" holds. */
+	topo_synth(&t, "ppoo", NULL);
+	assert_refused(plan_count_req(&t, "0", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set 0 vCPUs: the minimum is 1");
+	assert_refused(plan_count_req(&t, "-3", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set -1 vCPUs (-3 from 2): the minimum is 1");
+	assert_refused(plan_list_req(&t, PLAN_DEL_LIST, "0-1", &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "cannot unplug every vCPU: the minimum is 1");
+	assert_int_equal(plan_count_req(&t, "1", -1, -1, &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_string_equal(p.steps[0].device_id, "vcpu1");
+	plan_free(&p);
+	topo_free(&t);
+}
+
+/* ---- counts on pseries (cores of 8) ---- */
+
+static void pseries_moves_whole_cores(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int add16[] = { 16 }, del8[] = { 8 };
+
+	(void)state;
+	/* Core 0 boot, core 8 plugged as "vcpu0" (libvirt's numbering),
+	 * core 16 offline. */
+	topo_fixture(&t, "ppc64-hotplug-1");
+	assert_int_equal(plan_count_req(&t, "24", -1, -1, &p, &err), 0);
+	assert_int_equal(p.from, 16);
+	assert_steps(&p, PLAN_OP_ADD, add16, 1);
+	assert_int_equal(p.steps[0].count, 8);
+	assert_string_equal(p.steps[0].device_id, "vcpu16");
+	plan_free(&p);
+
+	assert_int_equal(plan_count_req(&t, "-8", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, del8, 1);
+	assert_string_equal(p.steps[0].device_id, "vcpu0");
+	assert_int_equal(p.to, 8);
+	plan_free(&p);
+
+	assert_refused(plan_count_req(&t, "12", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 12 vCPUs: this VM moves vCPUs in entities"
+		       " of 8; nearest reachable counts are 8 and 16");
+	assert_refused(plan_count_req(&t, "20", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 20 vCPUs: this VM moves vCPUs in entities"
+		       " of 8; nearest reachable counts are 16 and 24");
+	assert_refused(plan_count_req(&t, "+1", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 17 vCPUs (+1 from 16): this VM moves vCPUs"
+		       " in entities of 8; nearest reachable counts are 16 and 24");
+	assert_refused(plan_count_req(&t, "4", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set 4 vCPUs: 8 online vCPUs cannot be removed"
+		       " (boot CPUs 0-7); the minimum is 8");
+	topo_free(&t);
+}
+
+static void pseries_synthetic_steps(void **state)
+{
+	static const int sizes[] = { 8, 8, 8, 8 };
+	static const int add[] = { 8, 16, 24 }, del[] = { 24, 16 };
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_synth(&t, "booo", sizes);
+	assert_int_equal(plan_count_req(&t, "32", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, add, 3);
+	plan_free(&p);
+	topo_free(&t);
+
+	topo_synth(&t, "bppp", sizes);
+	assert_int_equal(plan_count_req(&t, "-16", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, del, 2);
+	assert_string_equal(p.steps[0].device_id, "vcpu24");
+	plan_free(&p);
+	assert_refused(plan_count_req(&t, "-4", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 28 vCPUs (-4 from 32): this VM moves vCPUs"
+		       " in entities of 8; nearest reachable counts are 24 and 32");
+	topo_free(&t);
+}
+
+/* ---- mixed entity sizes ---- */
+
+static void mixed_sizes_greedy(void **state)
+{
+	static const int sizes[] = { 2, 2, 4, 8 };
+	static const int add[] = { 2, 4 }, del[] = { 8, 4 };
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_synth(&t, "booo", sizes);
+	assert_int_equal(plan_count_req(&t, "8", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, add, 2);
+	assert_int_equal(p.steps[0].count, 2);
+	assert_int_equal(p.steps[1].count, 4);
+	plan_free(&p);
+	assert_refused(plan_count_req(&t, "6", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 6 vCPUs: this VM moves vCPUs in entities"
+		       " of 2, 4 and 8; nearest reachable counts are 4 and 8");
+	/* 2 + 8 would make 10, but plug order is fixed: lowest first. */
+	assert_refused(plan_count_req(&t, "10", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 10 vCPUs: this VM moves vCPUs in entities"
+		       " of 2, 4 and 8; nearest reachable counts are 8 and 16");
+	topo_free(&t);
+
+	topo_synth(&t, "bppp", sizes);
+	assert_int_equal(plan_count_req(&t, "4", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, del, 2);
+	assert_int_equal(p.to, 4);
+	plan_free(&p);
+	assert_refused(plan_count_req(&t, "12", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 12 vCPUs: this VM moves vCPUs in entities"
+		       " of 2, 4 and 8; nearest reachable counts are 8 and 16");
+	topo_free(&t);
+}
+
+/* ---- relative counts and clamps ---- */
+
+static void relative_counts(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int add[] = { 4, 5 }, del[] = { 3 };
+
+	(void)state;
+	topo_synth(&t, "bbppoooo", NULL);
+	assert_int_equal(plan_count_req(&t, "+2", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, add, 2);
+	assert_int_equal(p.requested, 6);
+	assert_int_equal(p.to, 6);
+	plan_free(&p);
+	assert_int_equal(plan_count_req(&t, "-1", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, del, 1);
+	assert_int_equal(p.to, 3);
+	plan_free(&p);
+	assert_refused(plan_count_req(&t, "+5", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set 9 vCPUs (+5 from 4): the maximum is 8");
+	topo_free(&t);
+}
+
+static void clamp_to_max(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int add[] = { 4, 5 };
+
+	(void)state;
+	topo_synth(&t, "bbppoooo", NULL);
+	assert_int_equal(plan_count_req(&t, "+4", -1, 6, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, add, 2);
+	assert_int_equal(p.requested, 8);
+	assert_int_equal(p.to, 6);
+	assert_string_equal(p.note, "clamped +4 to 6 by --max 6");
+	plan_free(&p);
+
+	/* --max above the VM's maximum: the VM's maximum clamps. */
+	assert_int_equal(plan_count_req(&t, "+5", -1, 16, &p, &err), 0);
+	assert_int_equal(p.requested, 9);
+	assert_int_equal(p.to, 8);
+	assert_int_equal(p.n_steps, 4);
+	assert_string_equal(p.note,
+			    "clamped +5 to 8: the VM's maximum is 8 (--max 16)");
+	plan_free(&p);
+
+	/* A clamp may take a count down: --max is a ceiling. */
+	assert_int_equal(plan_count_req(&t, "+1", -1, 3, &p, &err), 0);
+	assert_int_equal(p.to, 3);
+	assert_int_equal(p.n_steps, 1);
+	assert_int_equal(p.steps[0].op, PLAN_OP_DEL);
+	plan_free(&p);
+	topo_free(&t);
+
+	/* An autoscaler's +1 at the top is a no-op, not an error. */
+	topo_synth(&t, "bbpppppp", NULL);
+	assert_int_equal(plan_count_req(&t, "+1", -1, 16, &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	assert_int_equal(p.to, 8);
+	assert_int_equal(p.requested, 9);
+	assert_non_null(p.note);
+	plan_free(&p);
+	assert_int_equal(plan_count_req(&t, "+1", 1, 8, &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	assert_string_equal(p.note, "clamped +1 to 8 by --max 8");
+	plan_free(&p);
+	topo_free(&t);
+}
+
+static void clamp_to_min(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int del[] = { 5, 4, 3 };
+
+	(void)state;
+	topo_synth(&t, "bbppppoo", NULL);
+	assert_int_equal(plan_count_req(&t, "-5", 3, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, del, 3);
+	assert_int_equal(p.requested, 1);
+	assert_int_equal(p.to, 3);
+	assert_string_equal(p.note, "clamped -5 to 3 by --min 3");
+	plan_free(&p);
+
+	/* --min below what cannot be removed: the boot CPUs clamp. */
+	assert_int_equal(plan_count_req(&t, "1", 1, -1, &p, &err), 0);
+	assert_int_equal(p.to, 2);
+	assert_int_equal(p.n_steps, 4);
+	assert_string_equal(p.note,
+			    "clamped 1 to 2: 2 online vCPUs cannot be removed"
+			    " (boot CPUs 0-1) (--min 1)");
+	plan_free(&p);
+
+	/* --min raises a count too. */
+	assert_int_equal(plan_count_req(&t, "5", 7, -1, &p, &err), 0);
+	assert_int_equal(p.to, 7);
+	assert_int_equal(p.n_steps, 1);
+	assert_int_equal(p.steps[0].op, PLAN_OP_ADD);
+	plan_free(&p);
+
+	/* Each limit clamps only when given: --max alone still refuses a
+	 * count below the boot CPUs. */
+	assert_refused(plan_count_req(&t, "1", -1, 6, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot set 1 vCPU: 2 online vCPUs cannot be removed"
+		       " (boot CPUs 0-1); the minimum is 2");
+	topo_free(&t);
+}
+
+static void clamp_errors(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_synth(&t, "bbppoooo", NULL);
+	assert_refused(plan_count_req(&t, "4", 5, 3, &p, &err), &p, &err,
+		       VC_EXIT_USAGE, "--min 5 is above --max 3");
+	assert_refused(plan_count_req(&t, "4", 9, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "--min 9 is above this VM's maximum of 8 vCPUs");
+	assert_refused(plan_count_req(&t, "4", -1, 1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "--max 1 is below this VM's minimum of 2 vCPUs");
+	topo_free(&t);
+}
+
+static void clamp_unreachable_pseries(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_fixture(&t, "ppc64-hotplug-1");
+	/* 20 is not a whole number of cores: the nearest count inside the
+	 * limits is the current 16. */
+	assert_int_equal(plan_count_req(&t, "24", -1, 20, &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	assert_int_equal(p.requested, 24);
+	assert_int_equal(p.to, 16);
+	assert_string_equal(p.note,
+			    "clamped 24 to 20 by --max 20; 20 is not reachable"
+			    " in entities of 8, so 16");
+	plan_free(&p);
+	/* From below: 8 clamps up to 12, and the nearest reachable count
+	 * inside the limits is the current 16. */
+	assert_int_equal(plan_count_req(&t, "8", 12, -1, &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	assert_int_equal(p.to, 16);
+	plan_free(&p);
+	/* Limits given but not binding: an unreachable count still fails. */
+	assert_refused(plan_count_req(&t, "+1", 8, 24, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 17 vCPUs (+1 from 16): this VM moves vCPUs"
+		       " in entities of 8; nearest reachable counts are 16 and 24");
+	topo_free(&t);
+}
+
+/* ---- named vCPUs ---- */
+
+static void add_named(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int want[] = { 5, 6, 7 };
+
+	(void)state;
+	topo_synth(&t, "bbppoooo", NULL);
+	assert_int_equal(plan_list_req(&t, PLAN_ADD_LIST, "7,5,6", &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, want, 3);
+	assert_int_equal(p.from, 4);
+	assert_int_equal(p.to, 7);
+	assert_null(p.note);
+	assert_string_equal(p.steps[0].device_id, "vcpu5");
+	plan_free(&p);
+
+	/* Already online ones are left alone, and said so. */
+	assert_int_equal(plan_list_req(&t, PLAN_ADD_LIST, "2-4", &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_int_equal(p.steps[0].first, 4);
+	assert_string_equal(p.note, "vCPUs 2-3 already online");
+	plan_free(&p);
+	assert_int_equal(plan_list_req(&t, PLAN_ADD_LIST, "0-3", &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	assert_int_equal(p.to, 4);
+	assert_string_equal(p.note, "vCPUs 0-3 already online");
+	plan_free(&p);
+
+	assert_refused(plan_list_req(&t, PLAN_ADD_LIST, "6,12", &p, &err), &p,
+		       &err, VC_EXIT_USAGE,
+		       "vCPU 12 does not exist: this VM has vCPUs 0-7");
+	topo_free(&t);
+}
+
+static void del_named(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int want[] = { 5, 3 };
+
+	(void)state;
+	topo_synth(&t, "bbppppoo", NULL);
+	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "3,5", &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, want, 2);
+	assert_int_equal(p.to, 4);
+	assert_null(p.note);
+	plan_free(&p);
+
+	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "5-7", &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_string_equal(p.steps[0].device_id, "vcpu5");
+	assert_string_equal(p.note, "vCPUs 6-7 already offline");
+	plan_free(&p);
+	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "7", &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	assert_string_equal(p.note, "vCPU 7 already offline");
+	plan_free(&p);
+
+	assert_refused(plan_list_req(&t, PLAN_DEL_LIST, "0,4", &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "vCPU 0 is a boot CPU and cannot be unplugged");
+	assert_refused(plan_list_req(&t, PLAN_DEL_LIST, "0-5", &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "vCPUs 0-1 are boot CPUs and cannot be unplugged");
+	assert_refused(plan_list_req(&t, PLAN_DEL_LIST, "8", &p, &err), &p,
+		       &err, VC_EXIT_USAGE,
+		       "vCPU 8 does not exist: this VM has vCPUs 0-7");
+	topo_free(&t);
+}
+
+static void named_pseries(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_fixture(&t, "ppc64-hotplug-1");
+	assert_refused(plan_list_req(&t, PLAN_DEL_LIST, "9", &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "vCPU 9 is part of an entity of 8 vCPUs (8-15):"
+		       " name all of 8-15");
+	assert_refused(plan_list_req(&t, PLAN_ADD_LIST, "16,18,20-23", &p,
+				     &err), &p, &err, VC_EXIT_IMPOSSIBLE,
+		       "vCPUs 16,18,20,21,22,23 are part of an entity of 8"
+		       " vCPUs (16-23): name all of 16-23");
+	assert_refused(plan_list_req(&t, PLAN_DEL_LIST, "0-7", &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "vCPUs 0-7 are boot CPUs and cannot be unplugged");
+	assert_refused(plan_list_req(&t, PLAN_ADD_LIST, "24-31", &p, &err), &p,
+		       &err, VC_EXIT_USAGE,
+		       "vCPU 24 does not exist: this VM has vCPUs 0-23");
+
+	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "8-15", &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_string_equal(p.steps[0].device_id, "vcpu0");
+	assert_int_equal(p.to, 8);
+	assert_json(plan_step_command(&t, &p.steps[0]),
+		    "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"vcpu0\"}}");
+	plan_free(&p);
+
+	assert_int_equal(plan_list_req(&t, PLAN_ADD_LIST, "8-23", &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_int_equal(p.steps[0].first, 16);
+	assert_int_equal(p.steps[0].count, 8);
+	assert_string_equal(p.note, "vCPUs 8-15 already online");
+	plan_free(&p);
+	topo_free(&t);
+}
+
+/* ---- device ids ---- */
+
+/* Four x86 threads: 0 boot, 1 offline, 2 plugged under the id "vcpu1"
+ * (another tool's numbering), 3 offline. */
+static const char dup_hp[] =
+	"[{\"props\": {\"socket-id\": 0, \"core-id\": 0, \"thread-id\": 3},"
+	"  \"vcpus-count\": 1, \"type\": \"qemu64-x86_64-cpu\"},"
+	" {\"props\": {\"socket-id\": 0, \"core-id\": 0, \"thread-id\": 2},"
+	"  \"vcpus-count\": 1, \"type\": \"qemu64-x86_64-cpu\","
+	"  \"qom-path\": \"%s\"},"
+	" {\"props\": {\"socket-id\": 0, \"core-id\": 0, \"thread-id\": 1},"
+	"  \"vcpus-count\": 1, \"type\": \"qemu64-x86_64-cpu\"},"
+	" {\"props\": {\"socket-id\": 0, \"core-id\": 0, \"thread-id\": 0},"
+	"  \"vcpus-count\": 1, \"type\": \"qemu64-x86_64-cpu\","
+	"  \"qom-path\": \"/machine/unattached/device[0]\"}]";
+static const char dup_cf[] =
+	"[{\"cpu-index\": 0, \"qom-path\": \"/machine/unattached/device[0]\","
+	"  \"thread-id\": 100},"
+	" {\"cpu-index\": 1, \"qom-path\": \"%s\", \"thread-id\": 101}]";
+
+static void topo_dup(struct topology *t, const char *path)
+{
+	char hp[1024], cf[512];
+
+	snprintf(hp, sizeof(hp), dup_hp, path);
+	snprintf(cf, sizeof(cf), dup_cf, path);
+	topo_text(t, hp, cf);
+}
+
+static void duplicate_id_refused(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_dup(&t, "/machine/peripheral/vcpu1");
+	assert_refused(plan_count_req(&t, "3", -1, -1, &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "device id vcpu1 is already used by vCPU 2"
+		       " (/machine/peripheral/vcpu1): unplug it first or plug"
+		       " other vCPUs");
+	assert_refused(plan_list_req(&t, PLAN_ADD_LIST, "1", &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "device id vcpu1 is already used by vCPU 2"
+		       " (/machine/peripheral/vcpu1): unplug it first or plug"
+		       " other vCPUs");
+	/* A free id goes through; the other plugged vCPU is untouched. */
+	assert_int_equal(plan_list_req(&t, PLAN_ADD_LIST, "3", &p, &err), 0);
+	assert_string_equal(p.steps[0].device_id, "vcpu3");
+	plan_free(&p);
+	/* The alias is what device_del takes. */
+	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "2", &p, &err), 0);
+	assert_string_equal(p.steps[0].device_id, "vcpu1");
+	plan_free(&p);
+	topo_free(&t);
+
+	/* Not an alias, but a qom-path ending in the id: still refused. */
+	topo_dup(&t, "/machine/peripheral-anon/vcpu1");
+	assert_refused(plan_list_req(&t, PLAN_ADD_LIST, "1", &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "device id vcpu1 is already used by vCPU 2"
+		       " (/machine/peripheral-anon/vcpu1): unplug it first or"
+		       " plug other vCPUs");
+	topo_free(&t);
+
+	/* "vcpu11" must not count as "vcpu1". */
+	topo_dup(&t, "/machine/peripheral/vcpu11");
+	assert_int_equal(plan_list_req(&t, PLAN_ADD_LIST, "1", &p, &err), 0);
+	assert_string_equal(p.steps[0].device_id, "vcpu1");
+	plan_free(&p);
+	topo_free(&t);
+}
+
+/* ---- commands and JSON ---- */
+
+static void command_props_verbatim(void **state)
+{
+	static const char hp[] =
+		"[{\"props\": {\"node-id\": 1, \"socket-id\": 1, \"core-id\": 0,"
+		"  \"thread-id\": 0}, \"vcpus-count\": 1,"
+		"  \"type\": \"Broadwell-x86_64-cpu\"},"
+		" {\"props\": {\"node-id\": 0, \"socket-id\": 0, \"core-id\": 0,"
+		"  \"thread-id\": 0}, \"vcpus-count\": 1,"
+		"  \"type\": \"Broadwell-x86_64-cpu\","
+		"  \"qom-path\": \"/machine/unattached/device[0]\"}]";
+	static const char cf[] =
+		"[{\"cpu-index\": 0, \"qom-path\": \"/machine/unattached/device[0]\","
+		"  \"thread-id\": 100}]";
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	json_t *before;
+
+	(void)state;
+	topo_text(&t, hp, cf);
+	before = json_deep_copy(t.ents[1].props);
+	assert_int_equal(plan_count_req(&t, "2", -1, -1, &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_json(plan_step_command(&t, &p.steps[0]),
+		    "{\"execute\": \"device_add\", \"arguments\": {"
+		    "\"node-id\": 1, \"socket-id\": 1, \"core-id\": 0,"
+		    " \"thread-id\": 0, \"driver\": \"Broadwell-x86_64-cpu\","
+		    " \"id\": \"vcpu1\"}}");
+	/* Making the command leaves the topology's props alone. */
+	assert_true(json_equal(before, t.ents[1].props));
+	json_decref(before);
+	plan_free(&p);
+	topo_free(&t);
+}
+
+static void plan_json(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_fixture(&t, "ppc64-hotplug-1");
+	assert_int_equal(plan_count_req(&t, "+8", -1, -1, &p, &err), 0);
+	assert_json(plan_to_json(&t, &p),
+		    "{\"from\": 16, \"to\": 24, \"requested\": 24, \"note\": null,"
+		    " \"steps\": [{\"op\": \"add\", \"vcpus\": \"16-23\","
+		    " \"first\": 16, \"count\": 8, \"device_id\": \"vcpu16\","
+		    " \"qmp\": {\"execute\": \"device_add\", \"arguments\":"
+		    " {\"core-id\": 16, \"driver\": \"host-spapr-cpu-core\","
+		    " \"id\": \"vcpu16\"}}}]}");
+	plan_free(&p);
+	topo_free(&t);
+
+	topo_synth(&t, "bbpppoo", NULL);
+	assert_int_equal(plan_count_req(&t, "+3", -1, 6, &p, &err), 0);
+	assert_json(plan_to_json(&t, &p),
+		    "{\"from\": 5, \"to\": 6, \"requested\": 8,"
+		    " \"note\": \"clamped +3 to 6 by --max 6\","
+		    " \"steps\": [{\"op\": \"add\", \"vcpus\": \"5\","
+		    " \"first\": 5, \"count\": 1, \"device_id\": \"vcpu5\","
+		    " \"qmp\": {\"execute\": \"device_add\", \"arguments\":"
+		    " {\"socket-id\": 1, \"core-id\": 0, \"thread-id\": 1,"
+		    " \"driver\": \"qemu64-x86_64-cpu\", \"id\": \"vcpu5\"}}}]}");
+	plan_free(&p);
+	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "3-4", &p, &err), 0);
+	assert_json(plan_to_json(&t, &p),
+		    "{\"from\": 5, \"to\": 3, \"requested\": 3, \"note\": null,"
+		    " \"steps\": ["
+		    "{\"op\": \"del\", \"vcpus\": \"4\", \"first\": 4, \"count\": 1,"
+		    " \"device_id\": \"vcpu4\", \"qmp\": {\"execute\":"
+		    " \"device_del\", \"arguments\": {\"id\": \"vcpu4\"}}},"
+		    "{\"op\": \"del\", \"vcpus\": \"3\", \"first\": 3, \"count\": 1,"
+		    " \"device_id\": \"vcpu3\", \"qmp\": {\"execute\":"
+		    " \"device_del\", \"arguments\": {\"id\": \"vcpu3\"}}}]}");
+	plan_free(&p);
+	topo_free(&t);
+}
+
+static void free_is_idempotent(void **state)
+{
+	struct plan p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	plan_free(&p);
+	plan_free(&p);
+	plan_free(NULL);
+	assert_empty(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_count_forms),
+		cmocka_unit_test(parse_count_junk),
+		cmocka_unit_test(x86_grow_lowest_first),
+		cmocka_unit_test(x86_shrink_highest_first),
+		cmocka_unit_test(x86_dies_capture),
+		cmocka_unit_test(equal_count_is_noop),
+		cmocka_unit_test(s390_limits),
+		cmocka_unit_test(below_one_refused),
+		cmocka_unit_test(pseries_moves_whole_cores),
+		cmocka_unit_test(pseries_synthetic_steps),
+		cmocka_unit_test(mixed_sizes_greedy),
+		cmocka_unit_test(relative_counts),
+		cmocka_unit_test(clamp_to_max),
+		cmocka_unit_test(clamp_to_min),
+		cmocka_unit_test(clamp_errors),
+		cmocka_unit_test(clamp_unreachable_pseries),
+		cmocka_unit_test(add_named),
+		cmocka_unit_test(del_named),
+		cmocka_unit_test(named_pseries),
+		cmocka_unit_test(duplicate_id_refused),
+		cmocka_unit_test(command_props_verbatim),
+		cmocka_unit_test(plan_json),
+		cmocka_unit_test(free_is_idempotent),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
