@@ -445,6 +445,8 @@ void qmp_close(struct qmp *q)
 		return;
 	if (q->fd >= 0)
 		close(q->fd);
+	if (q->trace)
+		fclose(q->trace);
 	while (q->ev_head < q->ev_len)
 		json_decref(q->ev[q->ev_head++]);
 	free(q->ev);
@@ -483,6 +485,8 @@ unsigned qmp_round_trips(const struct qmp *q)
 
 void qmp_set_trace(struct qmp *q, FILE *trace)
 {
+	if (q->trace && q->trace != trace)
+		fclose(q->trace);
 	q->trace = trace;
 }
 

@@ -77,8 +77,8 @@ int qmp_fd(const struct qmp *q);
 unsigned qmp_round_trips(const struct qmp *q);
 
 /* When non-NULL, every message sent and received is written to trace as
- * "> {json}\n" / "< {json}\n" (VCPUCTL_QMP_TRACE, --trace).  trace is
- * borrowed: qmp_close() does not close it. */
+ * "> {json}\n" / "< {json}\n" (VCPUCTL_QMP_TRACE, --trace).  The session
+ * takes ownership: qmp_close() closes it. */
 void qmp_set_trace(struct qmp *q, FILE *trace);
 
 #endif

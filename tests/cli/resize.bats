@@ -5,7 +5,7 @@
 
 load ../lib/fake
 
-VC() { ${VCPUCTL_WRAP:-} "$VCPUCTL" "$@"; }
+load ../lib/vcpuctl
 
 # scenario JSON-FRAGMENT: an x86 VM of 8 vCPUs in one socket, 1 boot CPU
 # online, plus the given members.

@@ -4,7 +4,7 @@
 
 load ../lib/vm
 
-VC() { ${VCPUCTL_WRAP:-} "$VCPUCTL" "$@"; }
+load ../lib/vcpuctl
 
 setup_file() {
 	vm_start --smp 1,maxcpus=4 --append "vcpuctl.eject=refuse"

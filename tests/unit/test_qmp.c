@@ -67,13 +67,13 @@ static void test_greeting_and_call(void **state)
 	assert_int_equal(qmp_round_trips(q), 1);
 	assert_string_equal(qmp_last_error_class(q), "");
 	json_decref(r);
-	fclose(tf);
+	fflush(tf);
 	/* The capabilities took vc-1, so this command is vc-2. */
 	assert_string_equal(trace,
 		"> {\"execute\":\"query-status\",\"id\":\"vc-2\"}\n"
 		"< {\"return\":{\"running\":true},\"id\":\"vc-2\"}\n");
+	close_peer(q, &p);	/* closes tf: the session owns its trace */
 	free(trace);
-	close_peer(q, &p);
 }
 
 static void test_unknown_id_dropped(void **state)
