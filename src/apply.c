@@ -14,8 +14,12 @@
 #include "vcpuctl/util.h"
 
 /* First fallback poll while waiting for removals, then doubling to the
- * maximum.  Events normally end the wait long before. */
-#define POLL_FIRST_MS 100
+ * maximum.  Events normally end the wait long before, and while the guest
+ * keeps sending news of the pending removals (ACPI "eject in progress",
+ * DEVICE_DELETED) the poll is put off: a guest ejects vCPUs one after
+ * another, ~70-250 ms each, and a query meanwhile would only cost a round
+ * trip. */
+#define POLL_FIRST_MS 50
 #define POLL_MAX_MS 1000
 
 /* ACPI OST source values QEMU reports: 3 is an eject request (Notify),
@@ -195,9 +199,10 @@ static json_t *hotpluggable_after_plug(const struct topology *t,
 }
 
 /* Check every plugged item against a fresh query-cpus-fast, and replace t
- * with the topology that includes them. */
-static void check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
-			struct apply_result *r)
+ * with the topology that includes them.  Returns 0, or the exit code of
+ * the failure when the check itself could not be made. */
+static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
+		       struct apply_result *r)
 {
 	struct vc_err err = { 0 };
 	struct topology fresh = { 0 };
@@ -208,7 +213,7 @@ static void check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 	hp = hotpluggable_after_plug(t, p, r);
 	if (!hp) {
 		set_error(r, "out of memory");
-		return;
+		return VC_EXIT_INTERNAL;
 	}
 	cpus = qmp_call(q, "query-cpus-fast", NULL, &err);
 	if (!cpus || topo_build(&fresh, hp, cpus, qmp_peer_pid(q), &err) < 0) {
@@ -219,7 +224,7 @@ static void check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 			if (r->items[i].state == APPLY_PLUGGED)
 				item_set(&r->items[i], APPLY_FAILED,
 					 "device_add was accepted, but the result could not be checked");
-		return;
+		return err.code ? err.code : VC_EXIT_CONN;
 	}
 	json_decref(hp);
 	json_decref(cpus);
@@ -247,6 +252,7 @@ static void check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 	topo_free(t);
 	*t = fresh;
 	r->online_after = t->online;
+	return 0;
 }
 
 /* Does a DEVICE_DELETED path name the device or something under it?  A
@@ -277,8 +283,9 @@ static struct apply_item *find_pending(struct apply_result *r, const char *id,
 	return NULL;
 }
 
-/* Apply one QEMU event to the pending removals. */
-static void handle_event(struct apply_result *r, json_t *ev)
+/* Apply one QEMU event to the pending removals.  Returns true when it
+ * concerned one of them: the guest is answering, so polling can wait. */
+static bool handle_event(struct apply_result *r, json_t *ev)
 {
 	const char *name = json_string_value(json_object_get(ev, "event"));
 	json_t *data = json_object_get(ev, "data");
@@ -286,13 +293,14 @@ static void handle_event(struct apply_result *r, json_t *ev)
 	struct apply_item *it;
 
 	if (!name || !json_is_object(data))
-		return;
+		return false;
 	if (!strcmp(name, "DEVICE_DELETED")) {
 		dev = json_string_value(json_object_get(data, "device"));
 		path = json_string_value(json_object_get(data, "path"));
 		it = find_pending(r, dev, path);
 		if (it)
 			item_set(it, APPLY_REMOVED, NULL);
+		return it != NULL;
 	} else if (!strcmp(name, "DEVICE_UNPLUG_GUEST_ERROR")) {
 		dev = json_string_value(json_object_get(data, "device"));
 		path = json_string_value(json_object_get(data, "path"));
@@ -300,36 +308,44 @@ static void handle_event(struct apply_result *r, json_t *ev)
 		if (it)
 			item_set(it, APPLY_REJECTED,
 				 "rejected by the guest (DEVICE_UNPLUG_GUEST_ERROR)");
+		return it != NULL;
 	} else if (!strcmp(name, "ACPI_DEVICE_OST")) {
 		json_t *info = json_object_get(data, "info");
 		json_int_t src, status;
 		char why[128];
 
 		if (!json_is_object(info))
-			return;
+			return false;
 		dev = json_string_value(json_object_get(info, "device"));
 		src = json_integer_value(json_object_get(info, "source"));
 		status = json_integer_value(json_object_get(info, "status"));
-		if (!dev || (src != OST_SRC_EJECT_REQUEST && src != OST_SRC_EJECT_PROCESS) ||
-		    !ost_is_rejection((long)status))
-			return;
+		if (!dev || (src != OST_SRC_EJECT_REQUEST && src != OST_SRC_EJECT_PROCESS))
+			return false;
 		it = find_pending(r, dev, NULL);
 		if (!it)
-			return;
+			return false;
+		/* Anything else (132, eject in progress) is news, not an end. */
+		if (!ost_is_rejection((long)status))
+			return true;
 		snprintf(why, sizeof(why), "rejected by the guest: ACPI _OST status %lld (%s)",
 			 (long long)status, apply_ost_status_text((long)status));
 		item_set(it, APPLY_REJECTED, why);
+		return true;
 	}
+	return false;
 }
 
-static void drain_events(struct qmp *q, struct apply_result *r)
+/* Returns the number of events that concerned a pending removal. */
+static size_t drain_events(struct qmp *q, struct apply_result *r)
 {
+	size_t news = 0;
 	json_t *ev;
 
 	while ((ev = qmp_event_pop(q))) {
-		handle_event(r, ev);
+		news += handle_event(r, ev);
 		json_decref(ev);
 	}
+	return news;
 }
 
 static size_t count_pending(const struct apply_result *r)
@@ -376,16 +392,19 @@ int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
 	int64_t next_poll = vc_now_ms() + POLL_FIRST_MS;
 	int interval = POLL_FIRST_MS;
 	struct vc_err err = { 0 };
+	size_t news;
 
 	r->timed_out = false;
 	for (;;) {
 		int64_t now;
 		int left, rc;
 
-		drain_events(q, r);
+		news = drain_events(q, r);
 		if (!count_pending(r))
 			break;
 		now = vc_now_ms();
+		if (news)
+			next_poll = now + interval;
 		if (now >= next_poll) {
 			if (settle_by_topology(q, t, r, &err) < 0)
 				goto lost;
@@ -473,9 +492,18 @@ int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 		}
 		ret = qmp_call(q, name, json_object_get(cmd, "arguments"), &err);
 		if (!ret) {
-			char why[VC_ERR_MSG_MAX + 32];
+			char why[VC_ERR_MSG_MAX + 64];
 
-			snprintf(why, sizeof(why), "%s: %s", name, err.msg);
+			size_t nl = strlen(name);
+			/* Transport errors already name the command. */
+			bool named = !strncmp(err.msg, name, nl) &&
+				     err.msg[nl] == ':';
+
+			/* Without a reply nobody knows whether QEMU ran it. */
+			snprintf(why, sizeof(why), "%s%s%s%s", named ? "" : name,
+				 named ? "" : ": ", err.msg,
+				 err.code == VC_EXIT_CONN ?
+				 " (whether QEMU carried it out is unknown)" : "");
 			item_set(it, APPLY_FAILED, why);
 			set_error(r, "%s: %s (step %zu of %zu)", it->device_id, why,
 				  i + 1, p->n_steps);
@@ -500,11 +528,20 @@ int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 		r->code = result_code(r, VC_EXIT_CONN);
 		return r->code;
 	}
-	if (plugged)
-		check_plugs(q, t, p, r);
+	if (plugged) {
+		int check = check_plugs(q, t, p, r);
+
+		/* QEMU accepted those device_adds: the VM changed, so this is
+		 * never "refused, nothing changed". */
+		if (check)
+			failure_code = failure_code ? VC_EXIT_PARTIAL : check;
+	}
 	if (pending) {
 		if (o->wait) {
-			apply_wait(q, t, r, o->timeout_ms);
+			/* A QEMU that died during the wait leaves the removals'
+			 * outcome unknown: that is the result, not success. */
+			if (apply_wait(q, t, r, o->timeout_ms) == VC_EXIT_CONN)
+				return r->code;
 		} else {
 			/* Events that came with the replies (pseries sends
 			 * DEVICE_DELETED before the device_del reply) still

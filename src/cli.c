@@ -6,10 +6,14 @@
 #include <string.h>
 
 #include "vcpuctl/cli.h"
+#include "vcpuctl/lock.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/util.h"
 
 #define DEFAULT_QMP_TIMEOUT_MS 10000
+/* Long enough to queue behind a change that waits for a slow unplug (5 s by
+ * default), short enough that a stuck holder is noticed. */
+#define DEFAULT_LOCK_TIMEOUT_MS 30000
 
 const char cli_exit_codes_text[] =
 	"Exit status:\n"
@@ -32,6 +36,8 @@ enum {
 	OPT_JSON,
 	OPT_STATS,
 	OPT_TRACE,
+	OPT_LOCK_TIMEOUT,
+	OPT_NO_SYSLOG,
 };
 
 static const struct argp_option common_options[] = {
@@ -79,6 +85,45 @@ const struct argp cli_common_argp = {
 	common_options, common_parse, NULL, NULL, NULL, NULL, NULL
 };
 
+static const struct argp_option change_options[] = {
+	{ "lock-timeout", OPT_LOCK_TIMEOUT, "SEC", 0,
+	  "wait at most SEC seconds for another vcpuctl changing this VM, then exit 11 "
+	  "(default 30; 0: no limit)", 0 },
+	{ "no-syslog", OPT_NO_SYSLOG, NULL, 0,
+	  "write no audit record to syslog", 0 },
+	{ 0 }
+};
+
+static error_t change_parse(int key, char *arg, struct argp_state *state)
+{
+	struct cli_common *c = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = c;
+		c->lock = true;
+		c->syslog = true;
+		return 0;
+	case OPT_LOCK_TIMEOUT:
+		if (!vc_parse_seconds(arg, &c->lock_timeout_ms))
+			argp_error(state, "--lock-timeout: '%s' is not a number of seconds", arg);
+		return 0;
+	case OPT_NO_SYSLOG:
+		c->syslog = false;
+		return 0;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp_child change_children[] = {
+	{ &cli_common_argp, 0, NULL, 0 },
+	{ 0 }
+};
+
+const struct argp cli_change_argp = {
+	change_options, change_parse, NULL, NULL, change_children, NULL, NULL
+};
+
 void cli_common_init(struct cli_common *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -87,10 +132,12 @@ void cli_common_init(struct cli_common *c)
 		c->socket = NULL;
 	c->trace = getenv("VCPUCTL_QMP_TRACE");
 	c->qmp_timeout_ms = DEFAULT_QMP_TIMEOUT_MS;
+	c->lock_timeout_ms = DEFAULT_LOCK_TIMEOUT_MS;
+	c->lock_fd = -1;
 	c->start_ms = vc_now_ms();
 }
 
-struct qmp *cli_connect(const struct cli_common *c, struct vc_err *err)
+struct qmp *cli_connect(struct cli_common *c, struct vc_err *err)
 {
 	struct qmp *q;
 	FILE *trace;
@@ -99,6 +146,18 @@ struct qmp *cli_connect(const struct cli_common *c, struct vc_err *err)
 		vc_err_set(err, VC_EXIT_USAGE,
 			   "no QMP socket: give -s PATH or set VCPUCTL_SOCKET");
 		return NULL;
+	}
+	/* Before connecting: QEMU would make a second client wait for the
+	 * greeting anyway, and the lock turns that wait into a clear "busy". */
+	if (c->lock && c->lock_fd < 0) {
+		int fd = lock_acquire(c->socket, c->lock_timeout_ms > 0 ?
+				      c->lock_timeout_ms : -1, err);
+
+		if (fd == -1)
+			return NULL;
+		c->lock_fd = fd;   /* -2: a socket that does not exist; */
+		if (fd < 0)        /* qmp_open() says why */
+			c->lock_fd = -1;
 	}
 	q = qmp_open(c->socket, (int)c->qmp_timeout_ms, err);
 	if (!q)
@@ -114,6 +173,12 @@ struct qmp *cli_connect(const struct cli_common *c, struct vc_err *err)
 		qmp_set_trace(q, trace);
 	}
 	return q;
+}
+
+void cli_unlock(struct cli_common *c)
+{
+	lock_release(c->lock_fd);
+	c->lock_fd = -1;
 }
 
 void cli_stats(const struct cli_common *c, const struct qmp *q)

@@ -13,6 +13,7 @@
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/report.h"
 #include "vcpuctl/topology.h"
+#include "vcpuctl/tune.h"
 #include "vcpuctl/util.h"
 
 /* Largest vCPU index a list may name before we know the VM: QEMU's own
@@ -33,6 +34,8 @@ struct resize_args {
 	long min, max;
 	bool dry_run, no_wait;
 	int64_t timeout_ms;
+	struct tune_opts tune;    /* set, add: placement of new vCPU threads;
+	                             del: --cgroup only */
 };
 
 enum {
@@ -75,6 +78,8 @@ static error_t parse_resize(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->common;
+		if (a->mode != MODE_PLAN)
+			state->child_inputs[1] = &a->tune;
 		return 0;
 	case 'c':
 		a->count_text = arg;
@@ -125,6 +130,18 @@ static error_t parse_resize(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child common_child[] = {
 	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ 0 }
+};
+
+static const struct argp_child plug_children[] = {
+	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ &cmd_tune_argp, 0, "Tuning of the new vCPU threads (as libvirt does):", 5 },
+	{ 0 }
+};
+
+static const struct argp_child unplug_children[] = {
+	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ &cmd_tune_cgroup_argp, 0, "Cgroups:", 5 },
 	{ 0 }
 };
 
@@ -184,7 +201,8 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 	argp.parser = parse_resize;
 	argp.args_doc = args_doc;
 	argp.doc = doc;
-	argp.children = common_child;
+	argp.children = a->mode == MODE_PLAN ? common_child :
+			a->mode == MODE_DEL ? unplug_children : plug_children;
 	return argp_parse(&argp, argc, argv, 0, NULL, a);
 }
 
@@ -198,8 +216,85 @@ static void print_failure(const struct resize_args *a, const struct apply_result
 	free(progress);
 }
 
+/* Tune the threads of the vCPUs just plugged (t is the refreshed
+ * topology).  A vCPU that cannot be tuned stays plugged; its item says
+ * why, and the run's code becomes VC_EXIT_NOT_TUNED if nothing worse
+ * happened. */
+static void tune_plugged(struct resize_args *a, const struct tune_cgroup *cg,
+			 struct qmp *q, const struct topology *t,
+			 struct apply_result *r)
+{
+	const char *skip = NULL;
+	bool failed = false;
+	pid_t pid = qmp_peer_pid(q);
+	size_t i;
+	int k;
+
+	for (i = 0; i < r->n && r->items[i].state != APPLY_PLUGGED; i++)
+		;
+	if (!tune_opts_any(&a->tune) || i == r->n)
+		return;
+	if (!t->per_vcpu_threads)
+		skip = t->thread_warning ? t->thread_warning : "QEMU reports no per-vCPU threads";
+	else if (pid <= 0)
+		skip = "QEMU's pid is unknown (not a local unix socket)";
+	for (i = 0; i < r->n; i++) {
+		struct apply_item *it = &r->items[i];
+		char *why = NULL;
+
+		if (it->state != APPLY_PLUGGED)
+			continue;
+		it->tune = skip ? APPLY_TUNE_SKIPPED : APPLY_TUNE_DONE;
+		for (k = it->first; !skip && k < it->first + it->count; k++) {
+			struct vc_err err = { 0 };
+			long tid = (size_t)k < t->n_vcpus ? t->vcpus[k].thread_id : -1;
+
+			if (!tune_thread(&a->tune, cg, k, pid, (pid_t)tid, &err))
+				continue;
+			/* The first failure names the item; the others still run. */
+			if (it->tune != APPLY_TUNE_FAILED &&
+			    asprintf(&why, "plugged, not tuned: %s", err.msg) >= 0) {
+				free(it->reason);
+				it->reason = why;
+			}
+			it->tune = APPLY_TUNE_FAILED;
+			if (!r->error)
+				r->error = strdup(it->reason ? it->reason : err.msg);
+			failed = true;
+		}
+	}
+	if (skip)
+		cli_warn(&a->common, "tuning skipped: %s", skip);
+	if (failed && r->code == VC_EXIT_OK)
+		r->code = VC_EXIT_NOT_TUNED;
+}
+
+/* The cgroups vcpuN of removed vCPUs go once their threads are gone. */
+static void remove_cgroups(struct resize_args *a, const struct tune_cgroup *cg,
+			   const struct apply_result *r)
+{
+	size_t i;
+	int k;
+
+	if (cg->mode == TUNE_CG_NONE)
+		return;
+	for (i = 0; i < r->n; i++) {
+		const struct apply_item *it = &r->items[i];
+
+		if (it->op != PLAN_OP_DEL || it->state != APPLY_REMOVED)
+			continue;
+		for (k = it->first; k < it->first + it->count; k++) {
+			struct vc_err err = { 0 };
+
+			if (tune_cgroup_remove(cg, k, &err) < 0)
+				cli_warn(&a->common, "%s", err.msg);
+		}
+	}
+}
+
 static int resize_run(struct resize_args *a)
 {
+	struct tune_cgroup cg = { 0 };
 	struct plan_request req = { .min = -1, .max = -1 };
 	struct apply_opts opts = { 0 };
 	struct apply_result r = { 0 };
@@ -221,6 +316,9 @@ static int resize_run(struct resize_args *a)
 			return cli_fail(&a->common, &err);
 		req.list = &list;
 	}
+	if (a->tune.cgroup && !a->dry_run && a->mode != MODE_PLAN &&
+	    tune_cgroup_resolve(a->tune.cgroup, TUNE_CGROUP_ROOT, &cg, &err) < 0)
+		goto fail;
 
 	q = cli_connect(&a->common, &err);
 	if (!q)
@@ -246,6 +344,9 @@ static int resize_run(struct resize_args *a)
 	opts.wait = !a->no_wait;
 	opts.timeout_ms = a->timeout_ms;
 	code = apply_plan(q, &t, &p, &opts, &r);
+	tune_plugged(a, &cg, q, &t, &r);
+	remove_cgroups(a, &cg, &r);
+	code = r.code;
 	if (a->common.json)
 		cli_print_json(report_result_json(a->command, &t, &p, &r));
 	else if (!a->common.quiet || code)
@@ -262,6 +363,7 @@ out:
 	plan_free(&p);
 	topo_free(&t);
 	cpulist_free(&list);
+	tune_cgroup_free(&cg);
 	qmp_close(q);
 	return code;
 }
@@ -270,6 +372,7 @@ static int resize_main(enum resize_mode mode, const char *command,
 		       enum plan_kind kind, int argc, char **argv)
 {
 	struct resize_args a;
+	int code;
 
 	memset(&a, 0, sizeof(a));
 	cli_common_init(&a.common);
@@ -277,9 +380,14 @@ static int resize_main(enum resize_mode mode, const char *command,
 	a.command = command;
 	a.kind = kind;
 	a.timeout_ms = DEFAULT_TIMEOUT_MS;
-	if (parse_args(&a, argc, argv))
+	tune_opts_init(&a.tune);
+	if (parse_args(&a, argc, argv)) {
+		tune_opts_free(&a.tune);
 		return VC_EXIT_USAGE;
-	return resize_run(&a);
+	}
+	code = resize_run(&a);
+	tune_opts_free(&a.tune);
+	return code;
 }
 
 int cmd_set(int argc, char **argv)

@@ -2,19 +2,22 @@
 #include <argp.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/output.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/topology.h"
+#include "vcpuctl/tune.h"
 
 static const char show_doc[] =
 	"Print the VM's vCPU topology: one row per possible vCPU with its "
 	"topology ids, NUMA node, state (online/offline), whether it can be "
 	"unplugged (yes, no, or boot for a CPU QEMU started with), its device "
-	"id and host thread, then a summary line.  vCPU indexes are the ones "
-	"'add' and 'del' take."
+	"id and host thread, the thread's CPU affinity, scheduler policy and "
+	"cgroup (only for threads of a QEMU on this host), then a summary "
+	"line.  vCPU indexes are the ones 'add', 'del' and 'tune' take."
 	"\v--json prints one document: the topology model described in the "
 	"README, plus \"qemu\": {\"version\", \"package\"}.";
 
@@ -40,12 +43,52 @@ static const struct argp show_argp = {
 	NULL, show_parse, NULL, show_doc, show_children, NULL, NULL
 };
 
-/* The topology document with the QEMU it came from in front. */
-static json_t *show_json(const struct topology *t, const struct qmp *q)
+/* What each vCPU thread has now (an array of t->n_vcpus, caller frees
+ * with free_threads), or NULL on out of memory. */
+static struct tune_thread_info *read_threads(const struct topology *t, pid_t pid)
 {
-	json_t *doc, *model;
+	struct tune_thread_info *info = calloc(t->n_vcpus + 1, sizeof(*info));
+	size_t i;
+
+	if (!info)
+		return NULL;
+	/* Without QEMU's pid a thread id could name anyone's thread. */
+	for (i = 0; pid > 0 && i < t->n_vcpus; i++)
+		if (t->vcpus[i].online)
+			tune_thread_read(pid, (pid_t)t->vcpus[i].thread_id, &info[i]);
+	return info;
+}
+
+static void free_threads(struct tune_thread_info *info, size_t n)
+{
+	size_t i;
+
+	for (i = 0; info && i < n; i++)
+		tune_thread_info_free(&info[i]);
+	free(info);
+}
+
+static json_t *opt_string(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* The topology document with the QEMU it came from in front, and each
+ * vCPU's affinity, sched and cgroup (null where unknown). */
+static json_t *show_json(const struct topology *t, const struct qmp *q,
+			 const struct tune_thread_info *info)
+{
+	json_t *doc, *model, *row;
+	size_t i;
 
 	model = topo_to_json(t);
+	json_array_foreach(json_object_get(model, "vcpus"), i, row) {
+		if (i >= t->n_vcpus)
+			break;
+		json_object_set_new(row, "affinity", opt_string(info[i].affinity));
+		json_object_set_new(row, "sched", opt_string(info[i].sched));
+		json_object_set_new(row, "cgroup", opt_string(info[i].cgroup));
+	}
 	doc = json_pack("{s:{s:s,s:s}}", "qemu",
 			"version", qmp_version(q) ? qmp_version(q) : "",
 			"package", qmp_package(q) ? qmp_package(q) : "");
@@ -62,6 +105,7 @@ int cmd_show(int argc, char **argv)
 {
 	struct cli_common c;
 	struct vc_err err = { 0 };
+	struct tune_thread_info *info;
 	struct topology t;
 	struct qmp *q;
 	json_t *doc;
@@ -79,19 +123,23 @@ int cmd_show(int argc, char **argv)
 	}
 	if (t.thread_warning)
 		cli_warn(&c, "%s", t.thread_warning);
-	if (c.json) {
-		doc = show_json(&t, q);
+	info = read_threads(&t, qmp_peer_pid(q));
+	if (!info) {
+		rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
+	} else if (c.json) {
+		doc = show_json(&t, q, info);
 		if (doc)
 			cli_print_json(doc);
 		else
 			rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
 	} else if (!c.quiet) {
-		if (out_topology_table(&t, stdout))
+		if (out_topology_table_tuning(&t, info, stdout))
 			rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
 		fflush(stdout);
 	}
 	cli_stats(&c, q);
 	qmp_close(q);
+	free_threads(info, t.n_vcpus);
 	topo_free(&t);
 	return rc ? cli_fail(&c, &err) : VC_EXIT_OK;
 }

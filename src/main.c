@@ -25,6 +25,9 @@ static const struct command commands[] = {
 	{ "add",   cmd_add,   "plug the named vCPUs" },
 	{ "del",   cmd_del,   "unplug the named vCPUs" },
 	{ "wait",  cmd_wait,  "wait until pending removals finish" },
+	{ "guest", cmd_guest, "show or change which CPUs are online in the guest (agent)" },
+	{ "tune",  cmd_tune,  "set cgroup, affinity and scheduler of running vCPUs" },
+	{ "events", cmd_events, "stream QMP events and vcpu-added/vcpu-removed" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

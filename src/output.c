@@ -140,6 +140,12 @@ static const char *removable_word(const struct topology *t,
 
 int out_topology_table(const struct topology *t, FILE *f)
 {
+	return out_topology_table_tuning(t, NULL, f);
+}
+
+int out_topology_table_tuning(const struct topology *t,
+			      const struct tune_thread_info *info, FILE *f)
+{
 	struct out_table tab;
 	const char *cells[OUT_MAX_COLS];
 	char nums[OUT_MAX_COLS][NUM_LEN];
@@ -150,7 +156,7 @@ int out_topology_table(const struct topology *t, FILE *f)
 	int k, rc = 0;
 
 	/* INDEX, keys, STATE, REMOVABLE, ALIAS, HOST-TID, CPU-STATE. */
-	ncols = 1 + (size_t)__builtin_popcount(keys) + 4 + cpu_state;
+	ncols = 1 + (size_t)__builtin_popcount(keys) + 4 + cpu_state + (info ? 3 : 0);
 	if (out_table_init(&tab, ncols))
 		return -1;
 	c = 0;
@@ -162,6 +168,11 @@ int out_topology_table(const struct topology *t, FILE *f)
 	out_table_column(&tab, c++, "REMOVABLE", false);
 	out_table_column(&tab, c++, "ALIAS", false);
 	out_table_column(&tab, c++, "HOST-TID", true);
+	if (info) {
+		out_table_column(&tab, c++, "AFFINITY", false);
+		out_table_column(&tab, c++, "SCHED", false);
+		out_table_column(&tab, c++, "CGROUP", false);
+	}
 	if (cpu_state)
 		out_table_column(&tab, c++, "CPU-STATE", false);
 
@@ -192,6 +203,11 @@ int out_topology_table(const struct topology *t, FILE *f)
 			cells[c] = nums[c];
 		}
 		c++;
+		if (info) {
+			cells[c++] = info[i].affinity;
+			cells[c++] = info[i].sched;
+			cells[c++] = info[i].cgroup;
+		}
 		if (cpu_state)
 			cells[c++] = v->cpu_state;
 		rc = out_table_add(&tab, cells);

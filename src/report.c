@@ -11,6 +11,18 @@ static const char *op_name(enum plan_op op)
 	return op == PLAN_OP_ADD ? "add" : "del";
 }
 
+/* null in JSON when no tuning was asked for. */
+static const char *tune_name(enum apply_tune s)
+{
+	switch (s) {
+	case APPLY_TUNE_NONE: return NULL;
+	case APPLY_TUNE_DONE: return "tuned";
+	case APPLY_TUNE_FAILED: return "not-tuned";
+	case APPLY_TUNE_SKIPPED: return "skipped";
+	}
+	return NULL;
+}
+
 static void print_range(FILE *f, int first, int count)
 {
 	if (count == 1)
@@ -102,6 +114,10 @@ void report_result_text(FILE *f, const char *command, const struct topology *t,
 				apply_state_name(it->state));
 			if (it->state == APPLY_PLUGGED && tid > 0)
 				fprintf(f, " (thread %ld)", tid);
+			if (it->tune == APPLY_TUNE_DONE)
+				fputs(", tuned", f);
+			else if (it->tune == APPLY_TUNE_SKIPPED)
+				fputs(", not tuned: no per-vCPU threads", f);
 			if (it->reason)
 				fprintf(f, ": %s", it->reason);
 			fputc('\n', f);
@@ -140,12 +156,13 @@ json_t *report_result_json(const char *command, const struct topology *t,
 			long tid = thread_of(t, k);
 
 			json_array_append_new(rows, json_pack(
-				"{s:i,s:s,s:s,s:s,s:s?,s:o}",
+				"{s:i,s:s,s:s,s:s,s:s?,s:o,s:s?}",
 				"index", k, "device_id", it->device_id,
 				"op", op_name(it->op),
 				"state", apply_state_name(it->state),
 				"reason", it->reason,
-				"thread_id", tid > 0 ? json_integer(tid) : json_null()));
+				"thread_id", tid > 0 ? json_integer(tid) : json_null(),
+				"tuning", tune_name(it->tune)));
 		}
 	}
 	pending = report_vcpus_in_state(r, APPLY_PENDING);

@@ -49,6 +49,69 @@ struct fast_row {
 	const char *cpu_state;
 };
 
+/* A qom-path and where it came from: sorted, these find duplicates and
+ * look paths up in O(n log n), where pairwise tests cost seconds on
+ * thousands of vCPUs. */
+struct path_ref {
+	const char *path;    /* borrowed */
+	size_t pos;
+};
+
+static int path_ref_cmp(const void *a, const void *b)
+{
+	const struct path_ref *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* In refs (sorted), the duplicate a pairwise scan in reply order would
+ * meet first: the smallest *second such that an earlier *first has the
+ * same path.  Returns true when there is one. */
+static bool path_refs_first_dup(const struct path_ref *refs, size_t n,
+				size_t *first, size_t *second)
+{
+	bool found = false;
+	size_t i;
+
+	for (i = 1; i < n; i++) {
+		/* Only a group's second member can be the earliest repeat. */
+		if (strcmp(refs[i].path, refs[i - 1].path) ||
+		    (i >= 2 && !strcmp(refs[i - 1].path, refs[i - 2].path)))
+			continue;
+		if (!found || refs[i].pos < *second) {
+			*first = refs[i - 1].pos;
+			*second = refs[i].pos;
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* Position of the ref whose path is exactly key[0, len), or -1. */
+static long path_refs_find(const struct path_ref *refs, size_t n,
+			   const char *key, size_t len)
+{
+	size_t lo = 0, hi = n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strncmp(key, refs[mid].path, len);
+		if (c == 0 && refs[mid].path[len])
+			c = -1;   /* key is a proper prefix: it sorts first */
+		if (c == 0)
+			return (long)refs[mid].pos;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
 static char *dup_str(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -233,10 +296,45 @@ static int ent_cmp(const void *a, const void *b)
 	return x->reply_pos < y->reply_pos ? -1 : x->reply_pos > y->reply_pos;
 }
 
+/* Two entities of the first n claiming one qom-path: -1 with err set. */
+static int check_entity_paths(const struct ent_slot *slots, size_t n,
+			      struct vc_err *err)
+{
+	struct path_ref *refs;
+	size_t i, m = 0, a, b;
+	int rc = 0;
+
+	refs = malloc((n ? n : 1) * sizeof(*refs));
+	if (!refs)
+		return oom(err), -1;
+	for (i = 0; i < n; i++) {
+		if (!slots[i].e.qom_path)
+			continue;
+		refs[m].path = slots[i].e.qom_path;
+		refs[m++].pos = i;
+	}
+	qsort(refs, m, sizeof(*refs), path_ref_cmp);
+	if (path_refs_first_dup(refs, m, &a, &b))
+		rc = vc_err_set(err, VC_EXIT_CONN,
+				Q_HOTPLUG ": entries %zu and %zu have the same qom-path '%s'",
+				a, b, slots[b].e.qom_path);
+	free(refs);
+	return rc;
+}
+
+/* Entry bad failed, but a duplicate among the entries before it comes
+ * first in reply order: report that one.  dup holds the check's result. */
+static void prefer_dup_error(int rc, const struct vc_err *dup, struct vc_err *err)
+{
+	if (rc < 0 && dup->code == VC_EXIT_CONN)
+		*err = *dup;
+}
+
 static int build_entities(struct topology *t, json_t *hp, struct vc_err *err)
 {
+	struct vc_err dup = { 0 };
 	struct ent_slot *slots;
-	size_t n, i, j;
+	size_t n, i;
 	long total = 0;
 
 	if (!json_is_array(hp))
@@ -256,23 +354,16 @@ static int build_entities(struct topology *t, json_t *hp, struct vc_err *err)
 	for (i = 0; i < n; i++) {
 		slots[i].reply_pos = i;
 		if (!parse_entity(json_array_get(hp, i), i, &slots[i].e, err))
-			goto fail;
+			goto fail_at;
 		total += slots[i].e.vcpus_count;
 		if (total > TOPO_MAX_VCPUS) {
 			vc_err_set(err, VC_EXIT_CONN,
 				   Q_HOTPLUG ": more than %d vCPUs in all", TOPO_MAX_VCPUS);
-			goto fail;
-		}
-		for (j = 0; j < i && slots[i].e.qom_path; j++) {
-			if (slots[j].e.qom_path &&
-			    !strcmp(slots[j].e.qom_path, slots[i].e.qom_path)) {
-				vc_err_set(err, VC_EXIT_CONN,
-					   Q_HOTPLUG ": entries %zu and %zu have the same qom-path '%s'",
-					   j, i, slots[i].e.qom_path);
-				goto fail;
-			}
+			goto fail_at;
 		}
 	}
+	if (check_entity_paths(slots, n, err) < 0)
+		goto fail;
 	qsort(slots, n, sizeof(*slots), ent_cmp);
 	total = 0;
 	for (i = 0; i < n; i++) {
@@ -284,6 +375,8 @@ static int build_entities(struct topology *t, json_t *hp, struct vc_err *err)
 	t->max = (int)total;
 	free(slots);
 	return 0;
+fail_at:
+	prefer_dup_error(check_entity_paths(slots, i, &dup), &dup, err);
 fail:
 	for (i = 0; i < n; i++)
 		entity_clear(&slots[i].e);
@@ -291,27 +384,46 @@ fail:
 	return -1;
 }
 
-/* The plugged entity whose qom-path is path, or a parent of it (pseries:
- * "<core>/thread[N]").  The longest such path wins. */
-static long entity_of_path(const struct topology *t, const char *path)
+/* The plugged entities' qom-paths, sorted, pos = entity index.  Returns
+ * a new array (free it) with *n set, or NULL when out of memory. */
+static struct path_ref *entity_path_index(const struct topology *t, size_t *n)
 {
-	size_t i, len, best_len = 0;
-	long best = -1;
+	struct path_ref *idx;
+	size_t i, m = 0;
 
+	idx = malloc((t->n_ents ? t->n_ents : 1) * sizeof(*idx));
+	if (!idx)
+		return NULL;
 	for (i = 0; i < t->n_ents; i++) {
-		const char *ep = t->ents[i].qom_path;
-
-		if (!ep)
+		if (!t->ents[i].qom_path)
 			continue;
-		len = strlen(ep);
-		if (strncmp(path, ep, len) || (path[len] && path[len] != '/'))
-			continue;
-		if (best < 0 || len > best_len) {
-			best = (long)i;
-			best_len = len;
-		}
+		idx[m].path = t->ents[i].qom_path;
+		idx[m++].pos = i;
 	}
-	return best;
+	qsort(idx, m, sizeof(*idx), path_ref_cmp);
+	*n = m;
+	return idx;
+}
+
+/* The plugged entity whose qom-path is path, or a parent of it (pseries:
+ * "<core>/thread[N]").  The longest such path wins, so the candidates are
+ * tried from path itself up through each '/'. */
+static long entity_of_path(const struct path_ref *idx, size_t n,
+			   const char *path)
+{
+	size_t k = strlen(path);
+	long e;
+
+	for (;;) {
+		e = path_refs_find(idx, n, path, k);
+		if (e >= 0)
+			return e;
+		do {
+			if (k == 0)
+				return -1;
+			k--;
+		} while (path[k] != '/');
+	}
 }
 
 /* N of a path ending in "/thread[N]", else -1. */
@@ -329,8 +441,9 @@ static long thread_suffix(const char *path)
 	return n;
 }
 
-static bool parse_fast_row(const struct topology *t, json_t *row, size_t pos,
-			   struct fast_row *r, struct vc_err *err)
+static bool parse_fast_row(const struct path_ref *idx, size_t n_idx,
+			   json_t *row, size_t pos, struct fast_row *r,
+			   struct vc_err *err)
 {
 	const char *path;
 	json_t *props;
@@ -363,7 +476,7 @@ static bool parse_fast_row(const struct topology *t, json_t *row, size_t pos,
 		vc_err_set(err, VC_EXIT_CONN, Q_FAST ": entry %zu: 'props' is not an object", pos);
 		return false;
 	}
-	ent = entity_of_path(t, path);
+	ent = entity_of_path(idx, n_idx, path);
 	if (ent < 0) {
 		vc_err_set(err, VC_EXIT_CONN,
 			   Q_FAST ": entry %zu: qom-path '%s' belongs to no plugged entity of "
@@ -399,10 +512,36 @@ static bool fill_vcpu(struct topo_vcpu *v, const struct fast_row *r)
 	       (!r->cpu_state || v->cpu_state);
 }
 
+/* Two of the first n rows claiming one qom-path: -1 with err set. */
+static int check_fast_paths(const struct fast_row *rows, size_t n,
+			    struct vc_err *err)
+{
+	struct path_ref *refs;
+	size_t i, a, b;
+	int rc = 0;
+
+	refs = malloc((n ? n : 1) * sizeof(*refs));
+	if (!refs)
+		return oom(err), -1;
+	for (i = 0; i < n; i++) {
+		refs[i].path = rows[i].qom_path;
+		refs[i].pos = i;
+	}
+	qsort(refs, n, sizeof(*refs), path_ref_cmp);
+	if (path_refs_first_dup(refs, n, &a, &b))
+		rc = vc_err_set(err, VC_EXIT_CONN,
+				Q_FAST ": entries %zu and %zu have the same qom-path '%s'",
+				a, b, rows[b].qom_path);
+	free(refs);
+	return rc;
+}
+
 static int merge_fast(struct topology *t, json_t *cf, struct vc_err *err)
 {
+	struct vc_err dup = { 0 };
+	struct path_ref *idx = NULL;
 	struct fast_row *rows;
-	size_t n, i, j, used;
+	size_t n, n_idx = 0, i, j, used;
 	const struct topo_entity *e;
 	int rc = -1;
 
@@ -414,20 +553,20 @@ static int merge_fast(struct topology *t, json_t *cf, struct vc_err *err)
 				  Q_FAST ": %zu vCPUs listed, but " Q_HOTPLUG
 				  " allows only %d", n, t->max);
 	rows = calloc(n ? n : 1, sizeof(*rows));
-	if (!rows)
-		return oom(err), -1;
+	idx = entity_path_index(t, &n_idx);
+	if (!rows || !idx) {
+		oom(err);
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
-		if (!parse_fast_row(t, json_array_get(cf, i), i, &rows[i], err))
+		if (!parse_fast_row(idx, n_idx, json_array_get(cf, i), i,
+				    &rows[i], err)) {
+			prefer_dup_error(check_fast_paths(rows, i, &dup), &dup, err);
 			goto out;
-		for (j = 0; j < i; j++) {
-			if (!strcmp(rows[j].qom_path, rows[i].qom_path)) {
-				vc_err_set(err, VC_EXIT_CONN,
-					   Q_FAST ": entries %zu and %zu have the same qom-path '%s'",
-					   j, i, rows[i].qom_path);
-				goto out;
-			}
 		}
 	}
+	if (check_fast_paths(rows, n, err) < 0)
+		goto out;
 	qsort(rows, n, sizeof(*rows), fast_cmp);
 	for (i = 0; i < n; i = j) {
 		e = &t->ents[rows[i].entity];
@@ -454,6 +593,7 @@ static int merge_fast(struct topology *t, json_t *cf, struct vc_err *err)
 	}
 	rc = 0;
 out:
+	free(idx);
 	free(rows);
 	return rc;
 }
@@ -560,8 +700,10 @@ static void assume_plugged_online(struct topology *t)
 	}
 }
 
-int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
-	       pid_t qemu_pid, struct vc_err *err)
+/* The entities and every possible vCPU, offline until cpus-fast says
+ * otherwise.  On failure t is freed. */
+static int build_skeleton(struct topology *t, json_t *hotpluggable,
+			  struct vc_err *err)
 {
 	size_t i;
 	int k;
@@ -585,18 +727,37 @@ int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
 			v->thread_id = -1;
 		}
 	}
-	if (!cpus_fast) {
-		assume_plugged_online(t);
-		return 0;
-	}
-	if (merge_fast(t, cpus_fast, err) || check_threads(t, qemu_pid, err))
-		goto fail;
 	return 0;
 fail:
 	topo_free(t);
 	return -1;
 }
 
+/* Merge query-cpus-fast into a skeleton.  On failure t is freed. */
+static int add_cpus_fast(struct topology *t, json_t *cpus_fast,
+			 pid_t qemu_pid, struct vc_err *err)
+{
+	if (merge_fast(t, cpus_fast, err) || check_threads(t, qemu_pid, err)) {
+		topo_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
+	       pid_t qemu_pid, struct vc_err *err)
+{
+	if (build_skeleton(t, hotpluggable, err))
+		return -1;
+	if (!cpus_fast) {
+		assume_plugged_online(t);
+		return 0;
+	}
+	return add_cpus_fast(t, cpus_fast, qemu_pid, err);
+}
+
+/* One reply parsed at a time: with thousands of vCPUs each reply's tree
+ * takes MiBs, and the first is not needed once its entities are built. */
 int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
 {
 	json_t *hp, *cf;
@@ -606,13 +767,16 @@ int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
 	hp = qmp_call(q, Q_HOTPLUG, NULL, err);
 	if (!hp)
 		return -1;
+	rc = build_skeleton(t, hp, err);
+	json_decref(hp);
+	if (rc)
+		return -1;
 	cf = qmp_call(q, Q_FAST, NULL, err);
 	if (!cf) {
-		json_decref(hp);
+		topo_free(t);
 		return -1;
 	}
-	rc = topo_build(t, hp, cf, qmp_peer_pid(q), err);
-	json_decref(hp);
+	rc = add_cpus_fast(t, cf, qmp_peer_pid(q), err);
 	json_decref(cf);
 	return rc;
 }

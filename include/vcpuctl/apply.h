@@ -34,13 +34,23 @@ enum apply_state {
 	APPLY_FAILED,     /* QEMU refused, or the result could not be checked */
 };
 
+/* Thread tuning of a plugged item (set by the caller after apply_plan). */
+enum apply_tune {
+	APPLY_TUNE_NONE,      /* none asked for, or not a plug */
+	APPLY_TUNE_DONE,      /* every vCPU of the item was tuned */
+	APPLY_TUNE_FAILED,    /* plugged, not tuned: reason says why */
+	APPLY_TUNE_SKIPPED,   /* no per-vCPU threads: nothing could be tuned */
+};
+
 struct apply_item {
 	enum plan_op op;
 	int first, count;     /* vCPU indexes first .. first+count-1 */
 	char *device_id;      /* owned */
 	char *qom_path;       /* owned: the entity's QOM path */
 	enum apply_state state;
-	char *reason;         /* owned; why FAILED / REJECTED / NOT_DONE */
+	char *reason;         /* owned; why FAILED / REJECTED / NOT_DONE, or
+	                         "plugged, not tuned: ..." */
+	enum apply_tune tune;
 };
 
 struct apply_opts {

@@ -2,7 +2,10 @@
  * and how a failure is shown.
  *
  * Each src/cmd_*.c owns its argp parser and lists cli_common_argp as a
- * child, handing it a struct cli_common through child_inputs[0].
+ * child, handing it a struct cli_common through child_inputs[0].  A command
+ * that changes the VM lists cli_change_argp instead: the same options plus
+ * --lock-timeout and --no-syslog, and listing it is what makes the command
+ * lock the VM (cli_connect) and audit its changes (audit.h).
  */
 #ifndef VCPUCTL_CLI_H
 #define VCPUCTL_CLI_H
@@ -24,17 +27,35 @@ struct cli_common {
 	int64_t qmp_timeout_ms;  /* --qmp-timeout: connect, greeting, each reply */
 	const char *trace;       /* --trace FILE, else $VCPUCTL_QMP_TRACE */
 	int64_t start_ms;        /* when the command started, for --stats */
+	/* Set by cli_change_argp; false for read-only commands. */
+	bool lock;               /* cli_connect() takes the VM's lock first */
+	bool syslog;             /* write an audit record (--no-syslog: false) */
+	int64_t lock_timeout_ms; /* --lock-timeout; <= 0: wait forever */
+	int lock_fd;             /* held lock (lock.h), or -1 */
 };
 
 /* Options: -s/--socket, --json, -q/--quiet, --stats, --qmp-timeout,
  * --trace.  Input: struct cli_common *. */
 extern const struct argp cli_common_argp;
 
+/* cli_common_argp's options plus --lock-timeout SEC and --no-syslog, for
+ * the commands that change the VM.  Its ARGP_KEY_INIT sets c->lock and
+ * c->syslog.  Input: struct cli_common * (it hands the same pointer on to
+ * its cli_common_argp child). */
+extern const struct argp cli_change_argp;
+
 /* Set defaults (from the environment) before parsing. */
 void cli_common_init(struct cli_common *c);
 
-/* Connect to c->socket; fails with VC_EXIT_USAGE when no socket was named. */
-struct qmp *cli_connect(const struct cli_common *c, struct vc_err *err);
+/* Connect to c->socket; fails with VC_EXIT_USAGE when no socket was named.
+ * When c->lock is set, first takes the VM's lock (lock.h), waiting up to
+ * c->lock_timeout_ms; VC_EXIT_BUSY when another vcpuctl keeps it.  The lock
+ * stays held, in c->lock_fd, until cli_unlock() or the process exits, so it
+ * covers the change, the wait and the audit record. */
+struct qmp *cli_connect(struct cli_common *c, struct vc_err *err);
+
+/* Drop the lock cli_connect() took, if any.  Optional: exit drops it too. */
+void cli_unlock(struct cli_common *c);
 
 /* Print --stats line for session q (may be NULL) if asked for. */
 void cli_stats(const struct cli_common *c, const struct qmp *q);

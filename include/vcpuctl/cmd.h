@@ -10,5 +10,16 @@ int cmd_set(int argc, char **argv);
 int cmd_add(int argc, char **argv);
 int cmd_del(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
+int cmd_guest(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+
+struct argp;
+/* The tuning options (--cgroup, --cpuset, --mems, --quota, --period,
+ * --affinity, --sched) as an argp child for set, add and tune; input:
+ * struct tune_opts * (tune.h).  cmd_tune_cgroup_argp has --cgroup alone,
+ * for del.  Both live in cmd_tune.c. */
+extern const struct argp cmd_tune_argp;
+extern const struct argp cmd_tune_cgroup_argp;
+int cmd_events(int argc, char **argv);
 
 #endif

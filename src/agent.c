@@ -1,0 +1,1601 @@
+/* agent.c - guest agent client: connect, sync, calls; guest-get-vcpus and
+ * guest-set-vcpus; matching guest CPUs to vCPUs; the set/show helpers.
+ *
+ * Like qmp.c, the socket is non-blocking and every wait is a poll()
+ * against a deadline, so a guest whose agent is absent, hung or slow turns
+ * into an error within the timeout.  Sends use MSG_NOSIGNAL.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vcpuctl/agent.h"
+#include "vcpuctl/cpulist.h"
+#include "vcpuctl/jsonstream.h"
+#include "vcpuctl/util.h"
+
+#define AGENT_READ_SIZE (64u * 1024)
+/* Bytes kept while looking for the sync reply; older ones are stale. */
+#define AGENT_SYNC_KEEP (1024u * 1024)
+/* The sentinel guest-sync-delimited puts before its answer; sent by us it
+ * makes qemu-ga drop any half-received request. */
+#define AGENT_SENTINEL 0xff
+/* How often the guest is asked again while waiting for it. */
+#define AGENT_POLL_MS 200
+/* Highest guest logical id whose ACPI path is remembered. */
+#define AGENT_MAX_CPU 4096
+
+struct agent {
+	int fd;
+	char *name;             /* socket path, for messages */
+	int timeout_ms;
+	bool closed;
+	bool need_sync;         /* a call timed out: the channel is out of step */
+	struct jstream js;
+	char *rbuf;
+	unsigned round_trips;
+	char err_class[128];
+	FILE *trace;
+	/* ACPI slot per guest logical id: -1 unknown, -2 unreadable */
+	int *slot_of;
+	bool acpi_broken;       /* guest-file-* unusable: do not ask again */
+	char *acpi_note;        /* why, for agent_view.note */
+};
+
+static void agent_fmt_secs(char *buf, size_t n, int ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, n, "%d", ms / 1000);
+	else
+		snprintf(buf, n, "%g", ms / 1000.0);
+}
+
+/* ---- transport -------------------------------------------------------- */
+
+static int agent_connect(struct agent *a, struct vc_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { 0 };
+	int64_t deadline = vc_deadline(a->timeout_ms);
+	struct stat st;
+	int left, fd, r, e;
+
+	if (strlen(a->name) >= sizeof(sa.sun_path))
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "%s: socket path longer than %zu bytes",
+				  a->name, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, a->name, strlen(a->name) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vc_err_errno(err, VC_EXIT_AGENT, errno, "%s: socket",
+				    a->name);
+	do {
+		left = vc_ms_left(deadline);
+		if (left >= 0) {
+			tv.tv_sec = left / 1000;
+			tv.tv_usec = (left % 1000) * 1000 + (left == 0);
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		}
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		e = errno;
+		close(fd);
+		if ((e == ECONNREFUSED || e == ENOENT) &&
+		    stat(a->name, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return vc_err_set(err, VC_EXIT_AGENT, "%s: not a socket",
+					  a->name);
+		if (e == ENOENT)
+			return vc_err_set(err, VC_EXIT_AGENT,
+					  "%s: no such socket: is the VM running with a guest agent channel?",
+					  a->name);
+		if (e == ECONNREFUSED)
+			return vc_err_set(err, VC_EXIT_AGENT,
+					  "%s: connection refused: no QEMU serves this guest agent socket",
+					  a->name);
+		return vc_err_errno(err, VC_EXIT_AGENT, e, "%s", a->name);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		e = errno;
+		close(fd);
+		return vc_err_errno(err, VC_EXIT_AGENT, e, "%s", a->name);
+	}
+	a->fd = fd;
+	return 0;
+}
+
+static int agent_send(struct agent *a, const char *what, const char *buf,
+		      size_t len, int64_t deadline, struct vc_err *err)
+{
+	struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
+	char secs[32];
+	ssize_t n;
+	int r;
+
+	while (len > 0) {
+		n = send(a->fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EPIPE || errno == ECONNRESET) {
+			a->closed = true;
+			return vc_err_set(err, VC_EXIT_AGENT,
+					  "%s: the guest agent socket was closed (QEMU gone?)",
+					  what);
+		}
+		if (errno != EAGAIN)
+			return vc_err_errno(err, VC_EXIT_AGENT, errno,
+					    "%s: send", what);
+		r = poll(&pfd, 1, vc_ms_left(deadline));
+		if (r < 0 && errno != EINTR)
+			return vc_err_errno(err, VC_EXIT_AGENT, errno,
+					    "%s: poll", what);
+		if (r == 0) {
+			agent_fmt_secs(secs, sizeof(secs), a->timeout_ms);
+			a->need_sync = true;
+			return vc_err_set(err, VC_EXIT_AGENT,
+					  "%s: the guest agent took no input within %s s: it is not running in the guest",
+					  what, secs);
+		}
+	}
+	return 0;
+}
+
+/* Read what is there, waiting until the deadline for the first byte.
+ * Returns bytes read, 0 on timeout, -1 with err on EOF or error. */
+static ssize_t agent_recv(struct agent *a, const char *what, int64_t deadline,
+			  struct vc_err *err)
+{
+	struct pollfd pfd = { .fd = a->fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		r = poll(&pfd, 1, vc_ms_left(deadline));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return vc_err_errno(err, VC_EXIT_AGENT, errno,
+					    "%s: poll", what);
+		}
+		if (r == 0)
+			return 0;
+		n = recv(a->fd, a->rbuf, AGENT_READ_SIZE, 0);
+		if (n > 0)
+			return n;
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0 && errno != ECONNRESET)
+			return vc_err_errno(err, VC_EXIT_AGENT, errno,
+					    "%s: read", what);
+		a->closed = true;
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "%s: the guest agent socket was closed (QEMU gone?)",
+				  what);
+	}
+}
+
+static int agent_no_reply(struct agent *a, const char *what, bool sync,
+			  struct vc_err *err)
+{
+	char secs[32];
+
+	agent_fmt_secs(secs, sizeof(secs), a->timeout_ms);
+	a->need_sync = true;
+	if (sync)
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "%s: no answer to %s within %s s: the guest agent is not running in the guest (or not started yet)",
+				  a->name, what, secs);
+	return vc_err_set(err, VC_EXIT_AGENT, "%s: no reply within %s s",
+			  what, secs);
+}
+
+static void agent_trace(struct agent *a, char dir, json_t *msg)
+{
+	if (!a->trace)
+		return;
+	fprintf(a->trace, "%c ", dir);
+	json_dumpf(msg, a->trace, JSON_COMPACT);
+	fputc('\n', a->trace);
+}
+
+static uint32_t agent_random_id(void)
+{
+	uint32_t id;
+
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id))
+		id = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^
+		     (uint32_t)vc_now_ms();
+	/* An int on both sides; and never 0, which a confused peer might
+	 * send back. */
+	return (id & 0x7fffffffu) | 1u;
+}
+
+/* Look for the sync answer in buf[0, *len): the sentinel, then an object
+ * whose "return" is id.  Everything before the sentinel, and objects after
+ * it that are not the answer (an earlier client's sync), are dropped from
+ * buf.  Returns 1 when found, 0 when more bytes are needed. */
+static int agent_scan_sync(char *buf, size_t *len, json_int_t id)
+{
+	struct jstream js;
+	struct vc_err jerr;
+	json_t *msg, *ret;
+	char *ff, *next;
+	size_t seg, off;
+	int r;
+
+	for (;;) {
+		ff = memchr(buf, AGENT_SENTINEL, *len);
+		if (!ff) {
+			*len = 0;
+			return 0;
+		}
+		off = (size_t)(ff - buf) + 1;
+		next = memchr(ff + 1, AGENT_SENTINEL, *len - off);
+		seg = next ? (size_t)(next - ff) - 1 : *len - off;
+		js_init(&js);
+		r = js_feed(&js, ff + 1, seg, &jerr);
+		if (r == 0)
+			r = js_next(&js, &msg, &jerr);
+		js_free(&js);
+		if (r == 1) {
+			ret = json_object_get(msg, "return");
+			r = json_is_integer(ret) && json_integer_value(ret) == id;
+			json_decref(msg);
+			if (r)
+				return 1;
+		} else if (r == 0 && !next) {
+			/* The answer may still be arriving: keep it. */
+			memmove(buf, ff, *len - (size_t)(ff - buf));
+			*len -= (size_t)(ff - buf);
+			return 0;
+		}
+		/* Garbage, a stale answer, or a frame cut by a later
+		 * sentinel: look past this sentinel. */
+		memmove(buf, ff + 1, *len - off);
+		*len -= off;
+	}
+}
+
+int agent_sync(struct agent *a, struct vc_err *err)
+{
+	const char *what = "guest-sync-delimited";
+	json_int_t id = agent_random_id();
+	char *text = NULL, *req = NULL, *keep = NULL;
+	size_t klen = 0;
+	int64_t deadline;
+	json_t *msg;
+	ssize_t n;
+	int rc = -1, len = -1;
+
+	if (a->closed)
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "%s: the guest agent socket was closed", a->name);
+	msg = json_pack("{s:s,s:{s:I}}", "execute", what, "arguments", "id", id);
+	if (msg) {
+		agent_trace(a, '>', msg);
+		text = json_dumps(msg, JSON_COMPACT);
+		json_decref(msg);
+	}
+	/* The sentinel first: it resets qemu-ga's parser if an earlier
+	 * client left half a request behind. */
+	if (text)
+		len = asprintf(&req, "%c%s\n", AGENT_SENTINEL, text);
+	free(text);
+	keep = malloc(AGENT_SYNC_KEEP + AGENT_READ_SIZE);
+	if (len < 0 || !keep) {
+		if (len < 0)
+			req = NULL;
+		rc = vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+		goto out;
+	}
+	deadline = vc_deadline(a->timeout_ms);
+	if (agent_send(a, what, req, (size_t)len, deadline, err) < 0)
+		goto out;
+	for (;;) {
+		n = agent_recv(a, what, deadline, err);
+		if (n < 0)
+			goto out;
+		if (n == 0) {
+			agent_no_reply(a, what, true, err);
+			goto out;
+		}
+		if (klen + (size_t)n > AGENT_SYNC_KEEP + AGENT_READ_SIZE)
+			klen = 0;
+		memcpy(keep + klen, a->rbuf, (size_t)n);
+		klen += (size_t)n;
+		if (agent_scan_sync(keep, &klen, id) == 1)
+			break;
+	}
+	if (a->trace)
+		fprintf(a->trace, "< {\"return\": %" JSON_INTEGER_FORMAT "}\n", id);
+	/* Nothing was in flight but the sync: what follows it is noise. */
+	js_reset(&a->js);
+	a->need_sync = false;
+	rc = 0;
+out:
+	free(req);
+	free(keep);
+	return rc;
+}
+
+struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err)
+{
+	struct agent *a;
+	size_t i;
+
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+		return NULL;
+	}
+	a->fd = -1;
+	a->timeout_ms = timeout_ms;
+	js_init(&a->js);
+	if (path && strncmp(path, "unix:", 5) == 0)
+		path += 5;
+	a->name = strdup(path ? path : "");
+	a->rbuf = malloc(AGENT_READ_SIZE);
+	a->slot_of = malloc(AGENT_MAX_CPU * sizeof(*a->slot_of));
+	if (!a->name || !a->rbuf || !a->slot_of) {
+		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < AGENT_MAX_CPU; i++)
+		a->slot_of[i] = -1;
+	if (!*a->name) {
+		vc_err_set(err, VC_EXIT_AGENT, "empty guest agent socket path");
+		goto fail;
+	}
+	if (agent_connect(a, err) < 0 || agent_sync(a, err) < 0)
+		goto fail;
+	return a;
+fail:
+	agent_close(a);
+	return NULL;
+}
+
+void agent_close(struct agent *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	js_free(&a->js);
+	free(a->rbuf);
+	free(a->name);
+	free(a->slot_of);
+	free(a->acpi_note);
+	free(a);
+}
+
+const char *agent_last_error_class(const struct agent *a)
+{
+	return a->err_class;
+}
+
+unsigned agent_round_trips(const struct agent *a)
+{
+	return a->round_trips;
+}
+
+void agent_set_trace(struct agent *a, FILE *trace)
+{
+	a->trace = trace;
+}
+
+static json_t *agent_reply_value(struct agent *a, const char *command,
+				 json_t *msg, struct vc_err *err)
+{
+	json_t *ret = json_object_get(msg, "return");
+	json_t *e = json_object_get(msg, "error");
+	json_t *cls, *desc;
+
+	if (ret && !e)
+		return json_incref(ret);
+	if (e && !ret) {
+		cls = json_object_get(e, "class");
+		desc = json_object_get(e, "desc");
+		snprintf(a->err_class, sizeof(a->err_class), "%s",
+			 json_is_string(cls) ? json_string_value(cls) : "");
+		vc_err_set(err, VC_EXIT_AGENT, "%s: %s: %s", command,
+			   json_is_string(cls) ? json_string_value(cls) : "Error",
+			   json_is_string(desc) ? json_string_value(desc)
+						: "(no description)");
+		return NULL;
+	}
+	vc_err_set(err, VC_EXIT_AGENT,
+		   "%s: malformed reply from the guest agent: %s", command,
+		   ret ? "both \"return\" and \"error\""
+		       : "neither \"return\" nor \"error\"");
+	return NULL;
+}
+
+json_t *agent_call(struct agent *a, const char *command, json_t *args,
+		   struct vc_err *err)
+{
+	json_t *req, *msg = NULL, *val;
+	int64_t deadline;
+	char *text;
+	ssize_t n;
+	int r;
+
+	a->err_class[0] = '\0';
+	if (a->closed) {
+		vc_err_set(err, VC_EXIT_AGENT,
+			   "%s: the guest agent socket was closed", command);
+		return NULL;
+	}
+	if (a->need_sync && agent_sync(a, err) < 0)
+		return NULL;
+	req = json_pack("{s:s}", "execute", command);
+	if (req && args && json_object_set(req, "arguments", args) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	if (req)
+		agent_trace(a, '>', req);
+	json_decref(req);
+	if (!text) {
+		vc_err_set(err, VC_EXIT_INTERNAL, "%s: cannot encode command",
+			   command);
+		return NULL;
+	}
+	deadline = vc_deadline(a->timeout_ms);
+	r = agent_send(a, command, text, strlen(text), deadline, err);
+	if (r == 0)
+		r = agent_send(a, command, "\n", 1, deadline, err);
+	free(text);
+	if (r < 0)
+		return NULL;
+	a->round_trips++;
+	for (;;) {
+		r = js_next(&a->js, &msg, err);
+		if (r < 0) {
+			a->need_sync = true;
+			js_reset(&a->js);
+			vc_err_prefix(err, "%s: from the guest agent", command);
+			return NULL;
+		}
+		if (r > 0)
+			break;
+		n = agent_recv(a, command, deadline, err);
+		if (n < 0)
+			return NULL;
+		if (n == 0) {
+			agent_no_reply(a, command, false, err);
+			return NULL;
+		}
+		if (js_feed(&a->js, a->rbuf, (size_t)n, err) < 0) {
+			a->need_sync = true;
+			js_reset(&a->js);
+			vc_err_prefix(err, "%s: from the guest agent", command);
+			return NULL;
+		}
+	}
+	agent_trace(a, '<', msg);
+	val = agent_reply_value(a, command, msg, err);
+	json_decref(msg);
+	return val;
+}
+
+/* ---- guest-get-vcpus / guest-set-vcpus ---------------------------------- */
+
+static int agent_gcpu_cmp(const void *x, const void *y)
+{
+	const struct agent_gcpu *a = x, *b = y;
+
+	return (a->logical_id > b->logical_id) - (a->logical_id < b->logical_id);
+}
+
+int agent_get_vcpus(struct agent *a, struct agent_gcpus *out,
+		    struct vc_err *err)
+{
+	json_t *ret, *row, *id, *on, *can;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	ret = agent_call(a, "guest-get-vcpus", NULL, err);
+	if (!ret)
+		return -1;
+	if (!json_is_array(ret)) {
+		json_decref(ret);
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "guest-get-vcpus: the reply is not a list");
+	}
+	out->cpus = calloc(json_array_size(ret) + 1, sizeof(*out->cpus));
+	if (!out->cpus) {
+		json_decref(ret);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+	json_array_foreach(ret, i, row) {
+		id = json_object_get(row, "logical-id");
+		on = json_object_get(row, "online");
+		can = json_object_get(row, "can-offline");
+		if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+		    json_integer_value(id) > 0x7fffffff || !json_is_boolean(on)) {
+			json_decref(ret);
+			agent_gcpus_free(out);
+			return vc_err_set(err, VC_EXIT_AGENT,
+					  "guest-get-vcpus: entry %zu: no 'logical-id' and 'online'",
+					  i);
+		}
+		out->cpus[out->n].logical_id = (int)json_integer_value(id);
+		out->cpus[out->n].online = json_is_true(on);
+		/* Absent means the guest cannot say; treat as "no". */
+		out->cpus[out->n].can_offline = json_is_true(can);
+		out->n++;
+	}
+	json_decref(ret);
+	qsort(out->cpus, out->n, sizeof(*out->cpus), agent_gcpu_cmp);
+	for (i = 1; i < out->n; i++)
+		if (out->cpus[i].logical_id == out->cpus[i - 1].logical_id) {
+			i = (size_t)out->cpus[i].logical_id;
+			agent_gcpus_free(out);
+			return vc_err_set(err, VC_EXIT_AGENT,
+					  "guest-get-vcpus: logical id %zu listed twice",
+					  i);
+		}
+	return 0;
+}
+
+void agent_gcpus_free(struct agent_gcpus *g)
+{
+	free(g->cpus);
+	memset(g, 0, sizeof(*g));
+}
+
+const struct agent_gcpu *agent_gcpus_find(const struct agent_gcpus *g,
+					  int logical_id)
+{
+	struct agent_gcpu key = { .logical_id = logical_id };
+
+	if (!g->n)
+		return NULL;
+	return bsearch(&key, g->cpus, g->n, sizeof(*g->cpus), agent_gcpu_cmp);
+}
+
+/* "guest CPU 4" or "guest CPUs 0,4-5" for the ids in l. */
+static void agent_name_cpus(char *buf, size_t size, const struct cpulist *l)
+{
+	char *text = cpulist_format(l);
+
+	snprintf(buf, size, "guest CPU%s %s", cpulist_count(l) > 1 ? "s" : "",
+		 text ? text : "?");
+	free(text);
+}
+
+int agent_check_changes(const struct agent_gcpus *g,
+			const struct agent_change *ch, size_t n,
+			struct vc_err *err)
+{
+	struct cpulist missing = { 0 }, boot = { 0 }, fixed = { 0 };
+	const struct agent_gcpu *c;
+	size_t i, top = 1;
+	char name[256];
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		if ((size_t)ch[i].logical_id + 1 > top)
+			top = (size_t)ch[i].logical_id + 1;
+	if (cpulist_init(&missing, top) || cpulist_init(&boot, top) ||
+	    cpulist_init(&fixed, top)) {
+		rc = vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (ch[i].logical_id < 0) {
+			rc = vc_err_set(err, VC_EXIT_USAGE,
+					"guest CPU %d does not exist",
+					ch[i].logical_id);
+			goto out;
+		}
+		c = agent_gcpus_find(g, ch[i].logical_id);
+		if (!c)
+			cpulist_set(&missing, (size_t)ch[i].logical_id);
+		else if (!ch[i].online && ch[i].logical_id == 0)
+			cpulist_set(&boot, 0);
+		else if (!ch[i].online && !c->can_offline && c->online)
+			cpulist_set(&fixed, (size_t)ch[i].logical_id);
+	}
+	if (cpulist_count(&missing)) {
+		agent_name_cpus(name, sizeof(name), &missing);
+		rc = vc_err_set(err, VC_EXIT_USAGE,
+				"%s: the guest does not list %s (guest-get-vcpus)",
+				name, cpulist_count(&missing) > 1 ? "them" : "it");
+	} else if (cpulist_count(&boot) || cpulist_count(&fixed)) {
+		for (i = 0; i < boot.nbits; i++)
+			if (cpulist_has(&boot, i))
+				cpulist_set(&fixed, i);
+		agent_name_cpus(name, sizeof(name), &fixed);
+		rc = vc_err_set(err, VC_EXIT_IMPOSSIBLE,
+				"%s cannot be taken offline: %s%s; nothing was sent",
+				name, cpulist_count(&boot) ? "guest CPU 0 is the boot CPU" : "",
+				cpulist_count(&fixed) > cpulist_count(&boot)
+				? (cpulist_count(&boot) ? ", and the guest reports can-offline false for the others"
+							: "the guest reports can-offline false")
+				: "");
+	}
+out:
+	cpulist_free(&missing);
+	cpulist_free(&boot);
+	cpulist_free(&fixed);
+	return rc;
+}
+
+int agent_set_vcpus(struct agent *a, struct agent_change *ch, size_t n,
+		    struct vc_err *err)
+{
+	json_t *args, *list, *ret;
+	json_int_t done;
+	size_t i;
+
+	if (!n)
+		return 0;
+	list = json_array();
+	args = json_pack("{s:o}", "vcpus", list);
+	if (!list || !args) {
+		json_decref(args);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(list, json_pack("{s:i,s:b}", "logical-id",
+							  ch[i].logical_id,
+							  "online", ch[i].online))) {
+			json_decref(args);
+			return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+		}
+	ret = agent_call(a, "guest-set-vcpus", args, err);
+	json_decref(args);
+	if (!ret) {
+		/* An error reply: qemu-ga failed on the first entry. */
+		if (agent_last_error_class(a)[0]) {
+			ch[0].state = AGENT_CHANGE_FAILED;
+			for (i = 1; i < n; i++)
+				ch[i].state = AGENT_CHANGE_NOT_TRIED;
+			vc_err_prefix(err, "guest CPU %d", ch[0].logical_id);
+		}
+		return -1;
+	}
+	if (!json_is_integer(ret) || json_integer_value(ret) < 0 ||
+	    (size_t)json_integer_value(ret) > n) {
+		json_decref(ret);
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "guest-set-vcpus: the agent answered neither a count nor an error");
+	}
+	done = json_integer_value(ret);
+	json_decref(ret);
+	for (i = 0; i < n; i++)
+		ch[i].state = (json_int_t)i < done ? AGENT_CHANGE_DONE
+			    : (json_int_t)i == done ? AGENT_CHANGE_FAILED
+			    : AGENT_CHANGE_NOT_TRIED;
+	return (int)done;
+}
+
+const char *agent_change_state_name(enum agent_change_state s)
+{
+	switch (s) {
+	case AGENT_CHANGE_PENDING: return "pending";
+	case AGENT_CHANGE_DONE: return "done";
+	case AGENT_CHANGE_FAILED: return "failed";
+	case AGENT_CHANGE_NOT_TRIED: return "not-tried";
+	}
+	return "?";
+}
+
+/* ---- matching guest CPUs to vCPUs ------------------------------------- */
+
+const char *agent_map_name(enum agent_map_how how)
+{
+	switch (how) {
+	case AGENT_MAP_ACPI: return "acpi";
+	case AGENT_MAP_IDENTITY: return "identity";
+	case AGENT_MAP_NONE: break;
+	}
+	return NULL;
+}
+
+static size_t agent_b64_decode(const char *in, unsigned char *out, size_t cap)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned v = 0;
+	size_t n = 0;
+	int bits = 0;
+	const char *p;
+
+	for (; *in && *in != '='; in++) {
+		p = strchr(tab, *in);
+		if (!p)
+			continue;
+		v = (v << 6) | (unsigned)(p - tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n < cap)
+				out[n++] = (unsigned char)(v >> bits);
+			v &= (1u << bits) - 1;
+		}
+	}
+	return n;
+}
+
+/* Read a small guest file through guest-file-open/-read/-close into buf
+ * (NUL-terminated).  Returns 0 or -1 with err. */
+static int agent_read_file(struct agent *a, const char *path, char *buf,
+			   size_t size, struct vc_err *err)
+{
+	json_t *ret, *args;
+	struct vc_err ignore = { 0 };
+	json_int_t handle;
+	const char *b64;
+	size_t n = 0;
+	int rc = -1;
+
+	args = json_pack("{s:s,s:s}", "path", path, "mode", "r");
+	ret = args ? agent_call(a, "guest-file-open", args, err) : NULL;
+	json_decref(args);
+	if (!ret)
+		return -1;
+	if (!json_is_integer(ret)) {
+		json_decref(ret);
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "guest-file-open: %s: no handle in the reply", path);
+	}
+	handle = json_integer_value(ret);
+	json_decref(ret);
+	args = json_pack("{s:I,s:i}", "handle", handle, "count", (int)size - 1);
+	ret = args ? agent_call(a, "guest-file-read", args, err) : NULL;
+	json_decref(args);
+	if (ret) {
+		b64 = json_string_value(json_object_get(ret, "buf-b64"));
+		if (b64) {
+			n = agent_b64_decode(b64, (unsigned char *)buf, size - 1);
+			rc = 0;
+		} else {
+			vc_err_set(err, VC_EXIT_AGENT,
+				   "guest-file-read: %s: no 'buf-b64' in the reply",
+				   path);
+		}
+		json_decref(ret);
+	}
+	buf[n] = '\0';
+	/* A failed read keeps its own message; the close is best effort. */
+	args = json_pack("{s:I}", "handle", handle);
+	ret = args ? agent_call(a, "guest-file-close", args,
+				rc ? &ignore : err) : NULL;
+	json_decref(args);
+	if (!ret)
+		rc = -1;
+	json_decref(ret);
+	return rc;
+}
+
+/* "\_SB_.CPUS.C00A" -> 10; -1 when the name is not QEMU's. */
+static int agent_parse_acpi_slot(const char *path)
+{
+	const char *p = strrchr(path, '.');
+	char *end;
+	long v;
+
+	p = p ? p + 1 : path;
+	if (*p != 'C' || !p[1])
+		return -1;
+	v = strtol(p + 1, &end, 16);
+	if (end == p + 1 || (*end && *end != '\n') || v < 0 || v > 0xfff)
+		return -1;
+	return (int)v;
+}
+
+/* The ACPI slot of guest CPU id: from the cache, or read from the guest.
+ * Returns the slot, -1 when unknown.  Sets a->acpi_broken (and its note)
+ * when the agent cannot read files at all. */
+static int agent_acpi_slot(struct agent *a, int id)
+{
+	struct vc_err err = { 0 };
+	char path[96], buf[64];
+	int slot;
+
+	if (id < 0 || id >= AGENT_MAX_CPU)
+		return -1;
+	if (a->slot_of[id] != -1)
+		return a->slot_of[id] >= 0 ? a->slot_of[id] : -1;
+	if (a->acpi_broken)
+		return -1;
+	snprintf(path, sizeof(path),
+		 "/sys/devices/system/cpu/cpu%d/firmware_node/path", id);
+	if (agent_read_file(a, path, buf, sizeof(buf), &err) < 0) {
+		/* A disabled command, or no such file on this guest (no
+		 * ACPI): either way the others will not do better.  A
+		 * transport error also ends up here and is met again by the
+		 * next guest-get-vcpus. */
+		a->acpi_broken = true;
+		free(a->acpi_note);
+		a->acpi_note = strdup(err.msg);
+		return -1;
+	}
+	slot = agent_parse_acpi_slot(buf);
+	a->slot_of[id] = slot >= 0 ? slot : -2;
+	return slot;
+}
+
+/* vCPU index of ACPI slot s.  The slot is the CPU's position in QEMU's
+ * possible-CPU list, which on x86 is sorted by APIC id, i.e. by socket,
+ * die, module, core, thread: the order the topology gives vCPU indexes in
+ * (QEMU's cpu-index is that position too).  Only for machines whose
+ * hotplug unit is one vCPU: elsewhere the list is not known to match. */
+static int agent_slot_vcpu(const struct topology *t, int slot)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_ents; i++)
+		if (t->ents[i].vcpus_count != 1)
+			return -1;
+	if (slot < 0 || (size_t)slot >= t->n_vcpus)
+		return -1;
+	return slot;
+}
+
+static int agent_map_acpi(struct agent *a, const struct topology *t,
+			  struct agent_view *v)
+{
+	int slot, idx;
+	size_t i;
+
+	for (i = 0; i < v->guest.n; i++) {
+		slot = agent_acpi_slot(a, v->guest.cpus[i].logical_id);
+		if (a->acpi_broken)
+			return -1;
+		idx = slot >= 0 ? agent_slot_vcpu(t, slot) : -1;
+		if (idx < 0 || v->logical[idx] >= 0)
+			continue;
+		v->logical[idx] = v->guest.cpus[i].logical_id;
+		v->vcpu_of[i] = idx;
+	}
+	return 0;
+}
+
+static bool agent_sets_equal(const struct topology *t,
+			     const struct agent_gcpus *g)
+{
+	size_t i, online = 0;
+
+	for (i = 0; i < t->n_vcpus; i++) {
+		if (!t->vcpus[i].online)
+			continue;
+		online++;
+		if (!agent_gcpus_find(g, (int)i))
+			return false;
+	}
+	return online == g->n;
+}
+
+/* Forget cached paths of CPUs the guest no longer lists: on guests that
+ * reuse numbers, a later CPU may take the id. */
+static void agent_forget_gone(struct agent *a, const struct agent_gcpus *g)
+{
+	int id;
+
+	for (id = 0; id < AGENT_MAX_CPU; id++)
+		if (a->slot_of[id] != -1 && !agent_gcpus_find(g, id))
+			a->slot_of[id] = -1;
+}
+
+int agent_view_query(struct agent *a, const struct topology *t,
+		     struct agent_view *v, struct vc_err *err)
+{
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if (agent_get_vcpus(a, &v->guest, err) < 0)
+		return -1;
+	v->n_vcpus = t ? t->n_vcpus : 0;
+	v->logical = malloc((v->n_vcpus + 1) * sizeof(*v->logical));
+	v->vcpu_of = malloc((v->guest.n + 1) * sizeof(*v->vcpu_of));
+	if (!v->logical || !v->vcpu_of) {
+		agent_view_free(v);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < v->n_vcpus; i++)
+		v->logical[i] = -1;
+	for (i = 0; i < v->guest.n; i++)
+		v->vcpu_of[i] = -1;
+	if (!t) {
+		v->note = strdup("no QMP socket: vCPU indexes unknown");
+		return 0;
+	}
+	agent_forget_gone(a, &v->guest);
+	if (agent_map_acpi(a, t, v) == 0) {
+		v->how = AGENT_MAP_ACPI;
+		return 0;
+	}
+	for (i = 0; i < v->n_vcpus; i++)
+		v->logical[i] = -1;
+	for (i = 0; i < v->guest.n; i++)
+		v->vcpu_of[i] = -1;
+	if (agent_sets_equal(t, &v->guest)) {
+		v->how = AGENT_MAP_IDENTITY;
+		for (i = 0; i < v->guest.n; i++) {
+			v->vcpu_of[i] = v->guest.cpus[i].logical_id;
+			v->logical[v->guest.cpus[i].logical_id] =
+				v->guest.cpus[i].logical_id;
+		}
+		return 0;
+	}
+	if (asprintf(&v->note,
+		     "cannot match guest CPUs to vCPUs: the guest numbers CPUs in the order it saw them, and reading their ACPI ids failed (%s)",
+		     a->acpi_note ? a->acpi_note : "?") < 0)
+		v->note = NULL;
+	return 0;
+}
+
+void agent_view_free(struct agent_view *v)
+{
+	agent_gcpus_free(&v->guest);
+	free(v->logical);
+	free(v->vcpu_of);
+	free(v->note);
+	memset(v, 0, sizeof(*v));
+}
+
+const struct agent_gcpu *agent_view_vcpu(const struct agent_view *v,
+					 int index)
+{
+	if (index < 0 || (size_t)index >= v->n_vcpus || v->logical[index] < 0)
+		return NULL;
+	return agent_gcpus_find(&v->guest, v->logical[index]);
+}
+
+bool agent_view_mismatch(const struct agent_view *v, const struct topology *t,
+			 int index)
+{
+	const struct agent_gcpu *g;
+
+	if (v->how == AGENT_MAP_NONE || index < 0 ||
+	    (size_t)index >= t->n_vcpus || (size_t)index >= v->n_vcpus)
+		return false;
+	g = agent_view_vcpu(v, index);
+	if (t->vcpus[index].online)
+		return !g || !g->online;
+	return g != NULL;
+}
+
+int agent_view_fetch(const struct agent_opts *o, const struct topology *t,
+		     struct agent_view *v, struct vc_err *err)
+{
+	struct agent *a;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	a = agent_open(o->path, (int)o->timeout_ms, err);
+	if (!a)
+		return -1;
+	rc = agent_view_query(a, t, v, err);
+	agent_close(a);
+	return rc;
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+enum {
+	OPT_GUEST_AGENT = 0x300,
+	OPT_AGENT_TIMEOUT,
+	OPT_OFFLINE_FIRST,
+};
+
+static const struct argp_option agent_options[] = {
+	{ "guest-agent", OPT_GUEST_AGENT, "PATH", 0,
+	  "the guest agent's socket (QEMU's chardev for org.qemu.guest_agent.0)", 0 },
+	{ "agent-timeout", OPT_AGENT_TIMEOUT, "SEC", 0,
+	  "give up on the guest agent's connect, sync or any reply after SEC seconds (default 5)", 0 },
+	{ 0 }
+};
+
+static const struct argp_option agent_resize_options[] = {
+	{ "guest-offline-first", OPT_OFFLINE_FIRST, NULL, 0,
+	  "with --guest-agent: take vCPUs offline in the guest before unplugging them", 0 },
+	{ 0 }
+};
+
+static error_t agent_parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct agent_opts *o = state->input;
+
+	switch (key) {
+	case OPT_GUEST_AGENT:
+		o->path = arg;
+		return 0;
+	case OPT_AGENT_TIMEOUT:
+		if (!vc_parse_seconds(arg, &o->timeout_ms))
+			argp_error(state, "--agent-timeout: '%s' is not a number of seconds", arg);
+		return 0;
+	case OPT_OFFLINE_FIRST:
+		o->offline_first = true;
+		return 0;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+const struct argp agent_argp = {
+	agent_options, agent_parse_opt, NULL, NULL, NULL, NULL, NULL
+};
+
+static const struct argp_child agent_resize_children[] = {
+	{ &agent_argp, 0, NULL, 0 },
+	{ 0 }
+};
+
+static error_t agent_resize_parse(int key, char *arg, struct argp_state *state)
+{
+	if (key == ARGP_KEY_INIT) {
+		state->child_inputs[0] = state->input;
+		return 0;
+	}
+	return agent_parse_opt(key, arg, state);
+}
+
+const struct argp agent_resize_argp = {
+	agent_resize_options, agent_resize_parse, NULL, NULL,
+	agent_resize_children, NULL, NULL
+};
+
+void agent_opts_init(struct agent_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = AGENT_DEFAULT_TIMEOUT_MS;
+}
+
+/* ---- "set" and "show" ------------------------------------------------- */
+
+const char *agent_vcpu_state_name(enum agent_vcpu_state s)
+{
+	switch (s) {
+	case AGENT_VCPU_ONLINE: return "online";
+	case AGENT_VCPU_OFFLINE: return "offline";
+	case AGENT_VCPU_ABSENT: return "absent";
+	case AGENT_VCPU_FAILED: return "failed";
+	case AGENT_VCPU_NOT_TRIED: return "not-tried";
+	case AGENT_VCPU_UNMAPPED: return "unmapped";
+	}
+	return "?";
+}
+
+void agent_outcome_free(struct agent_outcome *out)
+{
+	free(out->items);
+	free(out->error);
+	memset(out, 0, sizeof(*out));
+}
+
+static int agent_outcome_add(struct agent_outcome *out, size_t cap, int index)
+{
+	if (out->n == cap)
+		return -1;
+	out->items[out->n].index = index;
+	out->items[out->n].logical_id = -1;
+	out->items[out->n].state = AGENT_VCPU_NOT_TRIED;
+	out->n++;
+	return 0;
+}
+
+/* The vCPUs of out in state s, as a cpulist ("2-3"); NULL when none. */
+static char *agent_outcome_list(const struct agent_outcome *out,
+				enum agent_vcpu_state s, size_t *count)
+{
+	struct cpulist l;
+	size_t i, top = 1;
+	char *text;
+
+	*count = 0;
+	for (i = 0; i < out->n; i++)
+		if ((size_t)out->items[i].index + 1 > top)
+			top = (size_t)out->items[i].index + 1;
+	if (cpulist_init(&l, top) < 0)
+		return NULL;
+	for (i = 0; i < out->n; i++)
+		if (out->items[i].state == s)
+			cpulist_set(&l, (size_t)out->items[i].index);
+	*count = cpulist_count(&l);
+	text = *count ? cpulist_format(&l) : NULL;
+	cpulist_free(&l);
+	return text;
+}
+
+/* Set out->code and out->error (taking ownership of a formatted text). */
+static int agent_outcome_fail(struct agent_outcome *out, int code,
+			      const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int agent_outcome_fail(struct agent_outcome *out, int code,
+			      const char *fmt, ...)
+{
+	va_list ap;
+
+	free(out->error);
+	va_start(ap, fmt);
+	if (vasprintf(&out->error, fmt, ap) < 0)
+		out->error = NULL;
+	va_end(ap);
+	out->code = out->error ? code : VC_EXIT_INTERNAL;
+	return out->code;
+}
+
+static void agent_outcome_mark(struct agent_outcome *out,
+			       enum agent_vcpu_state s)
+{
+	size_t i;
+
+	for (i = 0; i < out->n; i++)
+		out->items[i].state = s;
+}
+
+/* Read each item's state from view v.  Items already FAILED stay so. */
+static void agent_outcome_observe(struct agent_outcome *out,
+				  const struct agent_view *v)
+{
+	const struct agent_gcpu *g;
+	struct agent_vcpu_outcome *it;
+	size_t i;
+
+	out->how = v->how;
+	for (i = 0; i < out->n; i++) {
+		it = &out->items[i];
+		if (it->state == AGENT_VCPU_FAILED)
+			continue;
+		if (v->how == AGENT_MAP_NONE) {
+			it->state = AGENT_VCPU_UNMAPPED;
+			continue;
+		}
+		g = agent_view_vcpu(v, it->index);
+		it->logical_id = g ? g->logical_id : -1;
+		it->state = !g ? AGENT_VCPU_ABSENT
+			  : g->online ? AGENT_VCPU_ONLINE : AGENT_VCPU_OFFLINE;
+	}
+}
+
+/* Send one guest-set-vcpus for the items in state from (each once), and
+ * mark the entries the guest did not process FAILED.  Returns how many
+ * were sent, or -1 with err set when the agent could not be asked. */
+static int agent_outcome_change(struct agent *a, struct agent_outcome *out,
+				enum agent_vcpu_state from, bool online,
+				bool *tried, struct vc_err *err)
+{
+	struct agent_change *ch;
+	size_t *which, n = 0, i;
+	int rc;
+
+	ch = calloc(out->n + 1, sizeof(*ch));
+	which = calloc(out->n + 1, sizeof(*which));
+	if (!ch || !which) {
+		free(ch);
+		free(which);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < out->n; i++) {
+		if (out->items[i].state != from || tried[i])
+			continue;
+		tried[i] = true;
+		ch[n].logical_id = out->items[i].logical_id;
+		ch[n].online = online;
+		which[n++] = i;
+	}
+	rc = n ? agent_set_vcpus(a, ch, n, err) : 0;
+	for (i = 0; i < n; i++)
+		if (ch[i].state == AGENT_CHANGE_FAILED)
+			out->items[which[i]].state = AGENT_VCPU_FAILED;
+	/* A refusal is the vCPU's outcome, not the session's. */
+	if (rc < 0 && n && ch[0].state == AGENT_CHANGE_FAILED)
+		rc = 0;
+	free(ch);
+	free(which);
+	return rc < 0 ? -1 : (int)n;
+}
+
+static bool agent_outcome_all(const struct agent_outcome *out,
+			      enum agent_vcpu_state s)
+{
+	size_t i;
+
+	for (i = 0; i < out->n; i++)
+		if (out->items[i].state != s)
+			return false;
+	return true;
+}
+
+static bool agent_outcome_any(const struct agent_outcome *out,
+			      enum agent_vcpu_state s)
+{
+	size_t i;
+
+	for (i = 0; i < out->n; i++)
+		if (out->items[i].state == s)
+			return true;
+	return false;
+}
+
+/* Why not every vCPU reached the wanted state, naming them. */
+static int agent_outcome_explain(struct agent_outcome *out, int code,
+				 int64_t timeout_ms, const char *note,
+				 const char *reason)
+{
+	const char *want = out->online ? "online" : "offline";
+	char secs[32], *l;
+	size_t n;
+	int rc;
+
+	agent_fmt_secs(secs, sizeof(secs), (int)timeout_ms);
+	if ((l = agent_outcome_list(out, AGENT_VCPU_FAILED, &n))) {
+		rc = agent_outcome_fail(out, code,
+					"the guest could not take vCPU%s %s %s%s%s",
+					n > 1 ? "s" : "", l, want,
+					reason ? ": " : "", reason ? reason : "");
+	} else if ((l = agent_outcome_list(out, AGENT_VCPU_UNMAPPED, &n))) {
+		rc = agent_outcome_fail(out, code,
+					"vCPU%s %s: %s", n > 1 ? "s" : "", l,
+					note ? note : "cannot match guest CPUs to vCPUs");
+	} else if ((l = agent_outcome_list(out, AGENT_VCPU_ABSENT, &n))) {
+		rc = agent_outcome_fail(out, code,
+					"the guest has not seen vCPU%s %s%s%s",
+					n > 1 ? "s" : "", l,
+					timeout_ms > 0 ? " within " : "",
+					timeout_ms > 0 ? secs : "");
+		if (timeout_ms > 0 && out->error) {
+			free(l);
+			l = out->error;
+			if (asprintf(&out->error, "%s s", l) < 0)
+				out->error = NULL;
+		}
+	} else if ((l = agent_outcome_list(out, out->online ? AGENT_VCPU_OFFLINE
+								: AGENT_VCPU_ONLINE, &n))) {
+		rc = agent_outcome_fail(out, code,
+					"vCPU%s %s still %s in the guest%s%s%s",
+					n > 1 ? "s" : "", l,
+					out->online ? "offline" : "online",
+					timeout_ms > 0 ? " after " : "",
+					timeout_ms > 0 ? secs : "",
+					timeout_ms > 0 ? " s" : "");
+	} else {
+		rc = agent_outcome_fail(out, code, "guest agent: %s",
+					reason ? reason : "unknown error");
+	}
+	free(l);
+	return rc;
+}
+
+int agent_online_after_plug(const struct agent_opts *o,
+			    const struct topology *t,
+			    const struct apply_result *r, int64_t timeout_ms,
+			    struct agent_outcome *out)
+{
+	struct agent_view v = { 0 };
+	struct vc_err err = { 0 };
+	struct agent *a = NULL;
+	int64_t start = vc_now_ms(), deadline = vc_deadline(timeout_ms);
+	size_t i, cap = 0;
+	bool *tried = NULL;
+	int k, left, sent, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->online = true;
+	if (!o || !o->path || !r)
+		return 0;
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].op == PLAN_OP_ADD &&
+		    r->items[i].state == APPLY_PLUGGED)
+			cap += (size_t)r->items[i].count;
+	if (!cap)
+		return 0;
+	out->items = calloc(cap, sizeof(*out->items));
+	tried = calloc(cap, sizeof(*tried));
+	if (!out->items || !tried) {
+		free(tried);
+		return agent_outcome_fail(out, VC_EXIT_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].op == PLAN_OP_ADD &&
+		    r->items[i].state == APPLY_PLUGGED)
+			for (k = 0; k < r->items[i].count; k++)
+				agent_outcome_add(out, cap, r->items[i].first + k);
+
+	a = agent_open(o->path, (int)o->timeout_ms, &err);
+	if (!a) {
+		rc = agent_outcome_fail(out, err.code == VC_EXIT_INTERNAL
+					? VC_EXIT_INTERNAL : VC_EXIT_NOT_ONLINE,
+					"guest agent: %s", err.msg);
+		goto out;
+	}
+	/* The guest learns of a plug through an ACPI event and lists the CPU
+	 * some time later; ask until it is there and online. */
+	for (;;) {
+		agent_view_free(&v);
+		if (agent_view_query(a, t, &v, &err) < 0)
+			break;
+		agent_outcome_observe(out, &v);
+		if (agent_outcome_all(out, AGENT_VCPU_ONLINE))
+			break;
+		sent = agent_outcome_change(a, out, AGENT_VCPU_OFFLINE, true,
+					    tried, &err);
+		if (sent < 0)
+			break;
+		if (sent > 0)
+			continue;
+		left = vc_ms_left(deadline);
+		if (left == 0)
+			break;
+		if (left < 0 || left > AGENT_POLL_MS)
+			left = AGENT_POLL_MS;
+		poll(NULL, 0, left);
+	}
+	if (err.code) {
+		/* The agent went away mid-way: what was seen stands, the rest
+		 * is unknown. */
+		for (i = 0; i < out->n; i++)
+			if (out->items[i].state != AGENT_VCPU_ONLINE &&
+			    out->items[i].state != AGENT_VCPU_FAILED)
+				out->items[i].state = AGENT_VCPU_NOT_TRIED;
+	}
+	if (agent_outcome_all(out, AGENT_VCPU_ONLINE) && !err.code)
+		rc = 0;
+	else if (err.code == VC_EXIT_INTERNAL)
+		rc = agent_outcome_fail(out, VC_EXIT_INTERNAL, "%s", err.msg);
+	else if (err.code && !agent_outcome_any(out, AGENT_VCPU_FAILED))
+		rc = agent_outcome_fail(out, VC_EXIT_NOT_ONLINE,
+					"guest agent: %s", err.msg);
+	else
+		rc = agent_outcome_explain(out, VC_EXIT_NOT_ONLINE, timeout_ms,
+					   v.note, err.code ? err.msg : NULL);
+out:
+	if (!a && err.code)
+		agent_outcome_mark(out, AGENT_VCPU_NOT_TRIED);
+	out->code = rc;
+	out->elapsed_ms = vc_now_ms() - start;
+	agent_view_free(&v);
+	agent_close(a);
+	free(tried);
+	return rc;
+}
+
+int agent_offline_before_unplug(const struct agent_opts *o,
+				const struct topology *t, const struct plan *p,
+				struct agent_outcome *out)
+{
+	struct agent_view v = { 0 };
+	struct vc_err err = { 0 };
+	struct agent *a = NULL;
+	const struct agent_gcpu *g;
+	int64_t start = vc_now_ms();
+	size_t i, cap = 0;
+	bool *tried = NULL;
+	int k, idx, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->online = false;
+	if (!o || !o->path || !o->offline_first || !p || !t)
+		return 0;
+	for (i = 0; i < p->n_steps; i++)
+		if (p->steps[i].op == PLAN_OP_DEL)
+			cap += (size_t)p->steps[i].count;
+	if (!cap)
+		return 0;
+	out->items = calloc(cap, sizeof(*out->items));
+	tried = calloc(cap, sizeof(*tried));
+	if (!out->items || !tried) {
+		free(tried);
+		return agent_outcome_fail(out, VC_EXIT_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < p->n_steps; i++)
+		for (k = 0; p->steps[i].op == PLAN_OP_DEL && k < p->steps[i].count; k++) {
+			idx = p->steps[i].first + k;
+			if (idx >= 0 && (size_t)idx < t->n_vcpus &&
+			    t->vcpus[idx].online)
+				agent_outcome_add(out, cap, idx);
+		}
+	if (!out->n)
+		goto out;
+
+	a = agent_open(o->path, (int)o->timeout_ms, &err);
+	if (!a || agent_view_query(a, t, &v, &err) < 0) {
+		agent_outcome_mark(out, AGENT_VCPU_NOT_TRIED);
+		rc = agent_outcome_fail(out, err.code == VC_EXIT_INTERNAL
+					? VC_EXIT_INTERNAL : VC_EXIT_AGENT,
+					"guest agent: %s", err.msg);
+		goto out;
+	}
+	out->how = v.how;
+	if (v.how != AGENT_MAP_ACPI) {
+		agent_outcome_mark(out, AGENT_VCPU_UNMAPPED);
+		rc = agent_outcome_fail(out, VC_EXIT_AGENT,
+					"not offlining first: only an exact (ACPI) match of guest CPUs to vCPUs is trusted to pick CPUs to offline%s%s",
+					v.note ? "; " : "", v.note ? v.note : "");
+		goto out;
+	}
+	agent_outcome_observe(out, &v);
+	for (i = 0; i < out->n; i++) {
+		g = agent_view_vcpu(&v, out->items[i].index);
+		if (g && g->online && (!g->can_offline || g->logical_id == 0))
+			out->items[i].state = AGENT_VCPU_FAILED;
+	}
+	if (agent_outcome_change(a, out, AGENT_VCPU_ONLINE, false, tried,
+				 &err) < 0) {
+		rc = agent_outcome_explain(out, VC_EXIT_AGENT, 0, NULL, err.msg);
+		goto out;
+	}
+	agent_view_free(&v);
+	if (agent_view_query(a, t, &v, &err) < 0) {
+		rc = agent_outcome_fail(out, VC_EXIT_AGENT, "guest agent: %s",
+					err.msg);
+		goto out;
+	}
+	agent_outcome_observe(out, &v);
+	/* A CPU the guest no longer lists has nothing left to offline. */
+	for (i = 0; i < out->n; i++)
+		if (out->items[i].state == AGENT_VCPU_ABSENT)
+			out->items[i].state = AGENT_VCPU_OFFLINE;
+	if (!agent_outcome_all(out, AGENT_VCPU_OFFLINE))
+		rc = agent_outcome_explain(out, VC_EXIT_AGENT, 0, NULL,
+					   "guest CPU refused (can-offline false, or the boot CPU)");
+out:
+	out->code = rc;
+	out->elapsed_ms = vc_now_ms() - start;
+	agent_view_free(&v);
+	agent_close(a);
+	free(tried);
+	return rc;
+}
+
+json_t *agent_outcome_to_json(const struct agent_outcome *out)
+{
+	const struct agent_vcpu_outcome *it;
+	json_t *doc, *rows, *row;
+	size_t i;
+
+	rows = json_array();
+	doc = json_pack("{s:s,s:o*,s:b,s:o*,s:I,s:O}", "wanted",
+			out->online ? "online" : "offline",
+			"mapping", agent_map_name(out->how)
+			? json_string(agent_map_name(out->how)) : json_null(),
+			"ok", out->code == 0,
+			"error", out->error ? json_string(out->error) : json_null(),
+			"elapsed_ms", (json_int_t)out->elapsed_ms, "vcpus", rows);
+	json_decref(rows);
+	if (!doc)
+		return NULL;
+	for (i = 0; i < out->n; i++) {
+		it = &out->items[i];
+		row = json_pack("{s:i,s:o,s:s}", "index", it->index, "guest_cpu",
+				it->logical_id >= 0 ? json_integer(it->logical_id)
+						    : json_null(),
+				"state", agent_vcpu_state_name(it->state));
+		if (json_array_append_new(rows, row)) {
+			json_decref(doc);
+			return NULL;
+		}
+	}
+	return doc;
+}
+
+char *agent_outcome_text(const struct agent_outcome *out)
+{
+	static const enum agent_vcpu_state order[] = {
+		AGENT_VCPU_ONLINE, AGENT_VCPU_OFFLINE, AGENT_VCPU_FAILED,
+		AGENT_VCPU_ABSENT, AGENT_VCPU_UNMAPPED, AGENT_VCPU_NOT_TRIED,
+	};
+	char *text = NULL, *l, *more;
+	size_t i, n;
+
+	if (!out->n)
+		return NULL;
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		l = agent_outcome_list(out, order[i], &n);
+		if (!l)
+			continue;
+		if (asprintf(&more, "%s%svCPU%s %s %s", text ? text : "guest: ",
+			     text ? "; " : "", n > 1 ? "s" : "", l,
+			     agent_vcpu_state_name(order[i])) < 0)
+			more = NULL;
+		free(l);
+		free(text);
+		text = more;
+		if (!text)
+			return NULL;
+	}
+	if (text && out->error) {
+		if (asprintf(&more, "%s (%s)", text, out->error) < 0)
+			more = NULL;
+		free(text);
+		text = more;
+	}
+	return text;
+}
+
+int agent_annotate_show_json(json_t *doc, const struct agent_view *v,
+			     const struct topology *t)
+{
+	json_t *vcpus = json_object_get(doc, "vcpus");
+	json_t *row, *mism, *summary, *g;
+	const struct agent_gcpu *c;
+	size_t i, online = 0;
+	json_int_t index;
+	bool m;
+
+	if (!json_is_array(vcpus))
+		return -1;
+	mism = v->how != AGENT_MAP_NONE ? json_array() : json_null();
+	for (i = 0; i < v->guest.n; i++)
+		online += v->guest.cpus[i].online;
+	summary = json_pack("{s:o*,s:o*,s:I,s:I,s:o}",
+			    "mapping", agent_map_name(v->how)
+			    ? json_string(agent_map_name(v->how)) : json_null(),
+			    "note", v->note ? json_string(v->note) : json_null(),
+			    "online", (json_int_t)online,
+			    "cpus", (json_int_t)v->guest.n, "mismatch", mism);
+	if (!summary || json_object_set_new(doc, "guest_agent", summary))
+		return -1;
+	json_array_foreach(vcpus, i, row) {
+		index = json_integer_value(json_object_get(row, "index"));
+		c = agent_view_vcpu(v, (int)index);
+		g = c ? json_pack("{s:i,s:b,s:b}", "cpu", c->logical_id,
+				  "online", c->online, "can_offline",
+				  c->can_offline) : json_null();
+		m = t && agent_view_mismatch(v, t, (int)index);
+		if (!g || json_object_set_new(row, "guest", g) ||
+		    json_object_set_new(row, "guest_mismatch", json_boolean(m)))
+			return -1;
+		if (m && json_array_append_new(mism, json_integer(index)))
+			return -1;
+	}
+	return 0;
+}
+
+char *agent_view_text(const struct agent_view *v, const struct topology *t)
+{
+	const struct agent_gcpu *g;
+	size_t i, online = 0;
+	char *text = NULL, *more;
+	int r;
+
+	for (i = 0; i < v->guest.n; i++)
+		online += v->guest.cpus[i].online;
+	if (v->how != AGENT_MAP_NONE)
+		r = asprintf(&text, "guest: %zu of %zu CPUs online (guest agent; matched to vCPUs by %s)\n",
+			     online, v->guest.n,
+			     v->how == AGENT_MAP_ACPI ? "ACPI id" : "number, assumed");
+	else
+		r = asprintf(&text, "guest: %zu of %zu CPUs online (guest agent; %s)\n",
+			     online, v->guest.n, v->note ? v->note : "not matched to vCPUs");
+	if (r < 0)
+		return NULL;
+	for (i = 0; t && i < t->n_vcpus; i++) {
+		if (!agent_view_mismatch(v, t, (int)i))
+			continue;
+		g = agent_view_vcpu(v, (int)i);
+		if (!t->vcpus[i].online)
+			r = asprintf(&more, "%sguest: vCPU %zu is offline in QEMU but the guest lists it (guest CPU %d)\n",
+				     text, i, g ? g->logical_id : -1);
+		else if (g)
+			r = asprintf(&more, "%sguest: vCPU %zu is online in QEMU but offline in the guest (guest CPU %d)\n",
+				     text, i, g->logical_id);
+		else
+			r = asprintf(&more, "%sguest: vCPU %zu is online in QEMU but the guest does not list it\n",
+				     text, i);
+		free(text);
+		if (r < 0)
+			return NULL;
+		text = more;
+	}
+	return text;
+}

@@ -1,0 +1,404 @@
+/* cmd_guest.c - "vcpuctl guest": the guest's own view of its CPUs through
+ * the guest agent, and onlining or offlining them (guest-set-vcpus).
+ *
+ * Glue only: parse, connect to the agent (and to QMP when a socket is
+ * named, to show which vCPU each guest CPU is), check, change, report.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpuctl/agent.h"
+#include "vcpuctl/cli.h"
+#include "vcpuctl/cmd.h"
+#include "vcpuctl/cpulist.h"
+#include "vcpuctl/output.h"
+#include "vcpuctl/qmp.h"
+#include "vcpuctl/topology.h"
+
+/* Largest guest CPU number a list may name; the guest names its real
+ * range when a number is beyond it. */
+#define GUEST_LIST_LIMIT 65536
+
+struct guest_args {
+	struct cli_common common;
+	struct agent_opts agent;
+	const char *online_text;   /* --online LIST */
+	const char *offline_text;  /* --offline LIST */
+};
+
+enum {
+	OPT_ONLINE = 0x400,
+	OPT_OFFLINE,
+};
+
+static const char guest_doc[] =
+	"Show the guest's own view of its CPUs, from the QEMU guest agent: "
+	"each CPU's number in the guest, whether it is online, and whether the "
+	"guest can take it offline.  --online and --offline change it "
+	"(guest-set-vcpus).  A vCPU that 'set' or 'add' plugged is not used by "
+	"the guest until it is online there."
+	"\vLIST is a cpulist of guest CPU numbers (cpuN in the guest's "
+	"/sys/devices/system/cpu), which are not vCPU indexes in general: the "
+	"guest numbers CPUs in the order it saw them.  With a QMP socket "
+	"(-s or $VCPUCTL_SOCKET) the VCPU column says which vCPU each one is.  "
+	"The agent's socket comes from --guest-agent or $VCPUCTL_AGENT_SOCKET.  "
+	"Exit status 12 when the agent is missing, silent or fails a change.";
+
+static const struct argp_option guest_options[] = {
+	{ "online", OPT_ONLINE, "LIST", 0, "bring these guest CPUs online", 0 },
+	{ "offline", OPT_OFFLINE, "LIST", 0, "take these guest CPUs offline", 0 },
+	{ 0 }
+};
+
+static const struct argp_child guest_children[] = {
+	{ &agent_argp, 0, "Guest agent:", 5 },
+	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ 0 }
+};
+
+static error_t guest_parse(int key, char *arg, struct argp_state *state)
+{
+	struct guest_args *g = state->input;
+
+	switch (key) {
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &g->agent;
+		state->child_inputs[1] = &g->common;
+		return 0;
+	case OPT_ONLINE:
+		g->online_text = arg;
+		return 0;
+	case OPT_OFFLINE:
+		g->offline_text = arg;
+		return 0;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		return EINVAL;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp guest_argp = {
+	guest_options, guest_parse, NULL, guest_doc, guest_children, NULL, NULL
+};
+
+/* The changes asked for, in CPU order; an id in both lists is an error. */
+static int guest_changes(const struct guest_args *g, struct agent_change **out,
+			 size_t *n, struct vc_err *err)
+{
+	struct cpulist on = { 0 }, off = { 0 };
+	size_t i, cap;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (g->online_text &&
+	    cpulist_parse(g->online_text, GUEST_LIST_LIMIT, &on, err) < 0)
+		goto done;
+	if (g->offline_text &&
+	    cpulist_parse(g->offline_text, GUEST_LIST_LIMIT, &off, err) < 0)
+		goto done;
+	cap = cpulist_count(&on) + cpulist_count(&off);
+	*out = calloc(cap + 1, sizeof(**out));
+	if (!*out) {
+		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < GUEST_LIST_LIMIT; i++) {
+		bool a = on.bits && cpulist_has(&on, i);
+		bool b = off.bits && cpulist_has(&off, i);
+
+		if (a && b) {
+			vc_err_set(err, VC_EXIT_USAGE,
+				   "guest CPU %zu is in both --online and --offline", i);
+			goto done;
+		}
+		if (a || b) {
+			(*out)[*n].logical_id = (int)i;
+			(*out)[*n].online = a;
+			(*n)++;
+		}
+	}
+	rc = 0;
+done:
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	cpulist_free(&on);
+	cpulist_free(&off);
+	return rc;
+}
+
+/* A topology for the VCPU column, when a QMP socket is named.  Not having
+ * one is no error: the guest's view stands alone. */
+static bool guest_topology(struct guest_args *g, struct topology *t)
+{
+	struct vc_err err = { 0 };
+	struct qmp *q;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (!g->common.socket)
+		return false;
+	q = cli_connect(&g->common, &err);
+	if (!q) {
+		cli_warn(&g->common, "no vCPU indexes: %s", err.msg);
+		return false;
+	}
+	rc = topo_query(q, t, &err);
+	qmp_close(q);
+	if (rc < 0) {
+		cli_warn(&g->common, "no vCPU indexes: %s", err.msg);
+		return false;
+	}
+	return true;
+}
+
+static const char *guest_yes(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static int guest_table(const struct agent_view *v, FILE *f)
+{
+	struct out_table tab;
+	const char *cells[4];
+	char cpu[16], vcpu[16];
+	size_t i, online = 0, ncols = v->how != AGENT_MAP_NONE ? 4 : 3;
+	int rc = 0;
+
+	if (out_table_init(&tab, ncols))
+		return -1;
+	out_table_column(&tab, 0, "CPU", true);
+	out_table_column(&tab, 1, "ONLINE", false);
+	out_table_column(&tab, 2, "CAN-OFFLINE", false);
+	if (ncols == 4)
+		out_table_column(&tab, 3, "VCPU", true);
+	for (i = 0; i < v->guest.n && rc == 0; i++) {
+		const struct agent_gcpu *c = &v->guest.cpus[i];
+
+		snprintf(cpu, sizeof(cpu), "%d", c->logical_id);
+		snprintf(vcpu, sizeof(vcpu), "%d", v->vcpu_of[i]);
+		cells[0] = cpu;
+		cells[1] = guest_yes(c->online);
+		cells[2] = guest_yes(c->can_offline);
+		cells[3] = v->vcpu_of[i] >= 0 ? vcpu : NULL;
+		online += c->online;
+		rc = out_table_add(&tab, cells);
+	}
+	if (rc == 0) {
+		out_table_print(&tab, f);
+		fprintf(f, "guest: %zu of %zu CPUs online", online, v->guest.n);
+		if (v->how == AGENT_MAP_IDENTITY)
+			fprintf(f, "; VCPU assumed equal to CPU");
+		fputc('\n', f);
+	}
+	out_table_free(&tab);
+	return rc;
+}
+
+static json_t *guest_json(const struct agent_view *v,
+			  const struct agent_change *ch, size_t n,
+			  const bool *unchanged)
+{
+	json_t *doc, *rows, *changes, *row;
+	const struct agent_gcpu *c;
+	size_t i, online = 0;
+
+	rows = json_array();
+	changes = json_array();
+	for (i = 0; i < v->guest.n; i++)
+		online += v->guest.cpus[i].online;
+	doc = json_pack("{s:I,s:I,s:o*,s:o,s:o}", "online", (json_int_t)online,
+			"cpus", (json_int_t)v->guest.n, "mapping",
+			agent_map_name(v->how) ? json_string(agent_map_name(v->how))
+					       : json_null(),
+			"guest_cpus", rows, "changes", changes);
+	if (!doc)
+		return NULL;
+	for (i = 0; i < v->guest.n; i++) {
+		c = &v->guest.cpus[i];
+		row = json_pack("{s:i,s:b,s:b,s:o}", "cpu", c->logical_id,
+				"online", c->online, "can_offline", c->can_offline,
+				"vcpu", v->vcpu_of[i] >= 0 ? json_integer(v->vcpu_of[i])
+							   : json_null());
+		if (json_array_append_new(rows, row))
+			goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		row = json_pack("{s:i,s:s,s:s}", "cpu", ch[i].logical_id,
+				"wanted", ch[i].online ? "online" : "offline",
+				"result", unchanged[i] ? "unchanged"
+				: agent_change_state_name(ch[i].state));
+		if (json_array_append_new(changes, row))
+			goto fail;
+	}
+	return doc;
+fail:
+	json_decref(doc);
+	return NULL;
+}
+
+/* Apply the changes that are not already in effect; unchanged[i] marks
+ * those.  Returns 0 or -1 with err (agent trouble or a partial change). */
+static int guest_apply(struct agent *a, const struct agent_view *v,
+		       struct agent_change *ch, size_t n, bool *unchanged,
+		       struct vc_err *err)
+{
+	struct agent_change *send;
+	size_t *which, k = 0, i, failed = n, not_tried = 0;
+	const struct agent_gcpu *c;
+	int done, rc = 0;
+
+	send = calloc(n + 1, sizeof(*send));
+	which = calloc(n + 1, sizeof(*which));
+	if (!send || !which) {
+		free(send);
+		free(which);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		c = agent_gcpus_find(&v->guest, ch[i].logical_id);
+		unchanged[i] = c && c->online == ch[i].online;
+		ch[i].state = unchanged[i] ? AGENT_CHANGE_DONE : AGENT_CHANGE_PENDING;
+		if (!unchanged[i]) {
+			send[k] = ch[i];
+			which[k++] = i;
+		}
+	}
+	done = agent_set_vcpus(a, send, k, err);
+	for (i = 0; i < k; i++) {
+		ch[which[i]].state = send[i].state;
+		if (send[i].state == AGENT_CHANGE_FAILED)
+			failed = which[i];
+		not_tried += send[i].state == AGENT_CHANGE_NOT_TRIED;
+	}
+	if (done < 0) {
+		rc = -1;
+	} else if ((size_t)done < k) {
+		rc = vc_err_set(err, VC_EXIT_AGENT,
+				"guest-set-vcpus: the guest changed %d of %zu CPUs; guest CPU %d could not be brought %s%s",
+				done, k, ch[failed].logical_id,
+				ch[failed].online ? "online" : "offline",
+				not_tried ? ", and the CPUs after it were not tried" : "");
+	}
+	free(send);
+	free(which);
+	return rc;
+}
+
+static void guest_print_changes(const struct agent_change *ch, size_t n,
+				const bool *unchanged, FILE *f)
+{
+	const char *want;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		want = ch[i].online ? "online" : "offline";
+		if (unchanged[i])
+			fprintf(f, "guest CPU %d: already %s\n", ch[i].logical_id, want);
+		else if (ch[i].state == AGENT_CHANGE_DONE)
+			fprintf(f, "guest CPU %d: %s\n", ch[i].logical_id, want);
+		else if (ch[i].state == AGENT_CHANGE_FAILED)
+			fprintf(f, "guest CPU %d: failed to go %s\n", ch[i].logical_id, want);
+		else
+			fprintf(f, "guest CPU %d: not tried (%s)\n", ch[i].logical_id, want);
+	}
+}
+
+static int guest_run(struct guest_args *g)
+{
+	struct agent_change *ch = NULL;
+	struct agent_view v = { 0 };
+	struct vc_err err = { 0 }, err2 = { 0 };
+	struct topology t;
+	struct agent *a = NULL;
+	bool have_topo, *unchanged = NULL;
+	size_t n = 0;
+	int rc = VC_EXIT_OK, changed = 0;
+	json_t *doc;
+
+	if (guest_changes(g, &ch, &n, &err) < 0)
+		return cli_fail(&g->common, &err);
+	if (!g->agent.path) {
+		free(ch);
+		vc_err_set(&err, VC_EXIT_USAGE,
+			   "no guest agent socket: give --guest-agent PATH or set VCPUCTL_AGENT_SOCKET");
+		return cli_fail(&g->common, &err);
+	}
+	unchanged = calloc(n + 1, sizeof(*unchanged));
+	if (!unchanged) {
+		free(ch);
+		vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
+		return cli_fail(&g->common, &err);
+	}
+	have_topo = guest_topology(g, &t);
+	a = agent_open(g->agent.path, (int)g->agent.timeout_ms, &err);
+	if (!a || agent_view_query(a, have_topo ? &t : NULL, &v, &err) < 0)
+		goto fail;
+	if (n) {
+		if (agent_check_changes(&v.guest, ch, n, &err) < 0)
+			goto fail;
+		changed = guest_apply(a, &v, ch, n, unchanged, &err);
+		agent_view_free(&v);
+		/* Show what the guest says now, whatever the change did. */
+		if (agent_view_query(a, have_topo ? &t : NULL, &v, &err2) < 0 &&
+		    !changed) {
+			err = err2;
+			goto fail;
+		}
+	}
+	if (g->common.json) {
+		doc = guest_json(&v, ch, n, unchanged);
+		if (!doc) {
+			vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
+			goto fail;
+		}
+		if (changed)
+			json_object_set_new(doc, "error", json_string(err.msg));
+		cli_print_json(doc);
+	} else if (!g->common.quiet || changed) {
+		guest_print_changes(ch, n, unchanged, stdout);
+		if (v.guest.cpus && guest_table(&v, stdout) < 0) {
+			vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
+			goto fail;
+		}
+		fflush(stdout);
+	}
+	if (changed) {
+		fprintf(stderr, "vcpuctl: %s\n", err.msg);
+		rc = err.code ? err.code : VC_EXIT_AGENT;
+	}
+	goto out;
+fail:
+	rc = cli_fail(&g->common, &err);
+out:
+	agent_view_free(&v);
+	agent_close(a);
+	if (have_topo)
+		topo_free(&t);
+	free(unchanged);
+	free(ch);
+	return rc;
+}
+
+int cmd_guest(int argc, char **argv)
+{
+	struct guest_args g;
+	const char *env;
+
+	memset(&g, 0, sizeof(g));
+	cli_common_init(&g.common);
+	agent_opts_init(&g.agent);
+	env = getenv("VCPUCTL_AGENT_SOCKET");
+	if (env && *env)
+		g.agent.path = env;
+	if (argp_parse(&guest_argp, argc, argv, 0, NULL, &g))
+		return VC_EXIT_USAGE;
+	return guest_run(&g);
+}
