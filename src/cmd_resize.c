@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vcpuctl/agent.h"
 #include "vcpuctl/apply.h"
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
@@ -36,6 +37,7 @@ struct resize_args {
 	int64_t timeout_ms;
 	struct tune_opts tune;    /* set, add: placement of new vCPU threads;
 	                             del: --cgroup only */
+	struct agent_opts agent;  /* set, add, del: --guest-agent and friends */
 };
 
 enum {
@@ -78,8 +80,10 @@ static error_t parse_resize(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->common;
-		if (a->mode != MODE_PLAN)
+		if (a->mode != MODE_PLAN) {
 			state->child_inputs[1] = &a->tune;
+			state->child_inputs[2] = &a->agent;
+		}
 		return 0;
 	case 'c':
 		a->count_text = arg;
@@ -136,12 +140,14 @@ static const struct argp_child common_child[] = {
 static const struct argp_child plug_children[] = {
 	{ &cli_common_argp, 0, "Common options:", 10 },
 	{ &cmd_tune_argp, 0, "Tuning of the new vCPU threads (as libvirt does):", 5 },
+	{ &agent_resize_argp, 0, "Guest (through the QEMU guest agent):", 6 },
 	{ 0 }
 };
 
 static const struct argp_child unplug_children[] = {
 	{ &cli_common_argp, 0, "Common options:", 10 },
 	{ &cmd_tune_cgroup_argp, 0, "Cgroups:", 5 },
+	{ &agent_resize_argp, 0, "Guest (through the QEMU guest agent):", 6 },
 	{ 0 }
 };
 
@@ -269,27 +275,17 @@ static void tune_plugged(struct resize_args *a, const struct tune_cgroup *cg,
 		r->code = VC_EXIT_NOT_TUNED;
 }
 
-/* The cgroups vcpuN of removed vCPUs go once their threads are gone. */
+/* The cgroups vcpuN of removed vCPUs go once their threads are gone; one
+ * left behind is worth a warning, not a failed unplug. */
 static void remove_cgroups(struct resize_args *a, const struct tune_cgroup *cg,
 			   const struct apply_result *r)
 {
-	size_t i;
-	int k;
+	struct vc_err err = { 0 };
+	int failed = tune_cgroup_remove_removed(cg, r, &err);
 
-	if (cg->mode == TUNE_CG_NONE)
-		return;
-	for (i = 0; i < r->n; i++) {
-		const struct apply_item *it = &r->items[i];
-
-		if (it->op != PLAN_OP_DEL || it->state != APPLY_REMOVED)
-			continue;
-		for (k = it->first; k < it->first + it->count; k++) {
-			struct vc_err err = { 0 };
-
-			if (tune_cgroup_remove(cg, k, &err) < 0)
-				cli_warn(&a->common, "%s", err.msg);
-		}
-	}
+	if (failed)
+		cli_warn(&a->common, "%s%s", err.msg,
+			 failed > 1 ? " (and more cgroups)" : "");
 }
 
 static int resize_run(struct resize_args *a)
@@ -303,6 +299,11 @@ static int resize_run(struct resize_args *a)
 	struct plan p = { 0 };
 	struct vc_err err = { 0 };
 	struct qmp *q = NULL;
+	struct agent_outcome guest_off = { 0 }, guest_on = { 0 };
+	const struct agent_outcome *guest;
+	char *guest_text;
+	json_t *result_doc;
+	bool hw_failed;
 	int code;
 
 	/* Everything the user typed is checked before QEMU is touched. */
@@ -343,22 +344,48 @@ static int resize_run(struct resize_args *a)
 
 	opts.wait = !a->no_wait;
 	opts.timeout_ms = a->timeout_ms;
+	/* A failed offline is no reason to keep the vCPUs: the guest kernel
+	 * offlines a CPU itself before it ejects it. */
+	if (agent_offline_before_unplug(&a->agent, &t, &p, &guest_off))
+		cli_warn(&a->common, "guest: %s; unplugging anyway", guest_off.error);
 	code = apply_plan(q, &t, &p, &opts, &r);
 	tune_plugged(a, &cg, q, &t, &r);
 	remove_cgroups(a, &cg, &r);
 	code = r.code;
-	if (a->common.json)
-		cli_print_json(report_result_json(a->command, &t, &p, &r));
-	else if (!a->common.quiet || code)
+	/* The plug result stands whatever the guest does next. */
+	agent_online_after_plug(&a->agent, &t, &r, a->timeout_ms, &guest_on);
+	hw_failed = code != VC_EXIT_OK;
+	if (!code)
+		code = guest_on.code;
+	/* The document's exit_code is the process's. */
+	r.code = code;
+	guest = guest_on.n ? &guest_on : guest_off.n ? &guest_off : NULL;
+	if (a->common.json) {
+		result_doc = report_result_json(a->command, &t, &p, &r);
+		if (result_doc && guest)
+			json_object_set_new(result_doc, "guest",
+					    agent_outcome_to_json(guest));
+		cli_print_json(result_doc);
+	} else if (!a->common.quiet || code) {
 		report_result_text(stdout, a->command, &t, &p, &r);
-	if (code)
+		guest_text = guest ? agent_outcome_text(guest) : NULL;
+		if (guest_text)
+			printf("%s\n", guest_text);
+		free(guest_text);
+	}
+	if (hw_failed)
 		print_failure(a, &r);
+	else if (guest_on.code)
+		fprintf(stderr, "vcpuctl: %s: plugged, but not online in the guest: %s\n",
+			a->command, guest_on.error ? guest_on.error : "agent error");
 	goto out;
 
 fail:
 	code = cli_fail(&a->common, &err);
 out:
 	cli_stats(&a->common, q);
+	agent_outcome_free(&guest_on);
+	agent_outcome_free(&guest_off);
 	apply_result_free(&r);
 	plan_free(&p);
 	topo_free(&t);
@@ -381,6 +408,7 @@ static int resize_main(enum resize_mode mode, const char *command,
 	a.kind = kind;
 	a.timeout_ms = DEFAULT_TIMEOUT_MS;
 	tune_opts_init(&a.tune);
+	agent_opts_init(&a.agent);
 	if (parse_args(&a, argc, argv)) {
 		tune_opts_free(&a.tune);
 		return VC_EXIT_USAGE;

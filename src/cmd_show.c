@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "vcpuctl/agent.h"
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/output.h"
@@ -18,11 +19,19 @@ static const char show_doc[] =
 	"id and host thread, the thread's CPU affinity, scheduler policy and "
 	"cgroup (only for threads of a QEMU on this host), then a summary "
 	"line.  vCPU indexes are the ones 'add', 'del' and 'tune' take."
+	"  With --guest-agent, the guest's own view too (guest agent): which "
+	"vCPUs are online in the guest, and where QEMU and the guest disagree."
 	"\v--json prints one document: the topology model described in the "
 	"README, plus \"qemu\": {\"version\", \"package\"}.";
 
+struct show_args {
+	struct cli_common c;
+	struct agent_opts agent;
+};
+
 static const struct argp_child show_children[] = {
 	{ &cli_common_argp, 0, NULL, 0 },
+	{ &agent_argp, 0, "Guest agent:", 5 },
 	{ 0 }
 };
 
@@ -30,7 +39,8 @@ static error_t show_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = state->input;
+		state->child_inputs[0] = &((struct show_args *)state->input)->c;
+		state->child_inputs[1] = &((struct show_args *)state->input)->agent;
 		return 0;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
@@ -103,7 +113,12 @@ static json_t *show_json(const struct topology *t, const struct qmp *q,
 
 int cmd_show(int argc, char **argv)
 {
+	struct show_args s;
 	struct cli_common c;
+	struct agent_view gv = { 0 };
+	struct vc_err gerr = { 0 };
+	bool have_guest = false;
+	char *guest_text;
 	struct vc_err err = { 0 };
 	struct tune_thread_info *info;
 	struct topology t;
@@ -111,8 +126,10 @@ int cmd_show(int argc, char **argv)
 	json_t *doc;
 	int rc = VC_EXIT_OK;
 
-	cli_common_init(&c);
-	argp_parse(&show_argp, argc, argv, 0, NULL, &c);
+	cli_common_init(&s.c);
+	agent_opts_init(&s.agent);
+	argp_parse(&show_argp, argc, argv, 0, NULL, &s);
+	c = s.c;
 	q = cli_connect(&c, &err);
 	if (!q)
 		return cli_fail(&c, &err);
@@ -124,10 +141,17 @@ int cmd_show(int argc, char **argv)
 	if (t.thread_warning)
 		cli_warn(&c, "%s", t.thread_warning);
 	info = read_threads(&t, qmp_peer_pid(q));
+	if (s.agent.path)
+		have_guest = agent_view_fetch(&s.agent, &t, &gv, &gerr) == 0;
 	if (!info) {
 		rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
 	} else if (c.json) {
 		doc = show_json(&t, q, info);
+		if (doc && have_guest && agent_annotate_show_json(doc, &gv, &t) < 0)
+			rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
+		else if (doc && s.agent.path && !have_guest)
+			json_object_set_new(doc, "guest_agent",
+					    json_pack("{s:s}", "error", gerr.msg));
 		if (doc)
 			cli_print_json(doc);
 		else
@@ -135,11 +159,23 @@ int cmd_show(int argc, char **argv)
 	} else if (!c.quiet) {
 		if (out_topology_table_tuning(&t, info, stdout))
 			rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
+		guest_text = have_guest ? agent_view_text(&gv, &t) : NULL;
+		if (guest_text)
+			fputs(guest_text, stdout);
+		free(guest_text);
 		fflush(stdout);
 	}
 	cli_stats(&c, q);
 	qmp_close(q);
 	free_threads(info, t.n_vcpus);
 	topo_free(&t);
-	return rc ? cli_fail(&c, &err) : VC_EXIT_OK;
+	agent_view_free(&gv);
+	if (rc)
+		return cli_fail(&c, &err);
+	/* QEMU's view was shown; the guest's could not be. */
+	if (gerr.code) {
+		fprintf(stderr, "vcpuctl: guest agent: %s\n", gerr.msg);
+		return gerr.code;
+	}
+	return VC_EXIT_OK;
 }

@@ -15,6 +15,7 @@
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/report.h"
 #include "vcpuctl/topology.h"
+#include "vcpuctl/tune.h"
 #include "vcpuctl/util.h"
 
 #define LIST_LIMIT 65536
@@ -22,6 +23,7 @@
 
 struct wait_args {
 	struct cli_common common;
+	struct tune_opts tune;    /* --cgroup: remove vcpuN of removed vCPUs */
 	const char *list_text;
 	int64_t timeout_ms;
 };
@@ -39,6 +41,7 @@ static error_t parse_wait(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &a->common;
+		state->child_inputs[1] = &a->tune;
 		return 0;
 	case 't':
 		if (!vc_parse_seconds(arg, &a->timeout_ms))
@@ -55,6 +58,7 @@ static error_t parse_wait(int key, char *arg, struct argp_state *state)
 
 static const struct argp_child common_child[] = {
 	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ &cmd_tune_cgroup_argp, 0, "Cgroups (after 'set --no-wait --cgroup'):", 5 },
 	{ 0 }
 };
 
@@ -74,17 +78,25 @@ int cmd_wait(int argc, char **argv)
 	struct apply_result r = { 0 };
 	struct topology t = { 0 };
 	struct cpulist list = { 0 };
+	struct tune_cgroup cg = { 0 };
 	struct vc_err err = { 0 };
 	struct qmp *q = NULL;
 	int code;
 
 	memset(&a, 0, sizeof(a));
 	cli_common_init(&a.common);
+	tune_opts_init(&a.tune);
 	a.timeout_ms = DEFAULT_TIMEOUT_MS;
-	if (argp_parse(&wait_argp, argc, argv, 0, NULL, &a))
+	if (argp_parse(&wait_argp, argc, argv, 0, NULL, &a)) {
+		tune_opts_free(&a.tune);
 		return VC_EXIT_USAGE;
-	if (a.list_text && cpulist_parse(a.list_text, LIST_LIMIT, &list, &err) < 0)
-		return cli_fail(&a.common, &err);
+	}
+	if ((a.list_text && cpulist_parse(a.list_text, LIST_LIMIT, &list, &err) < 0) ||
+	    (a.tune.cgroup &&
+	     tune_cgroup_resolve(a.tune.cgroup, TUNE_CGROUP_ROOT, &cg, &err) < 0)) {
+		code = cli_fail(&a.common, &err);
+		goto out;
+	}
 
 	q = cli_connect(&a.common, &err);
 	if (!q || topo_query_hotpluggable(q, &t, &err) < 0 ||
@@ -93,6 +105,8 @@ int cmd_wait(int argc, char **argv)
 		goto out;
 	}
 	code = apply_wait(q, &t, &r, a.timeout_ms);
+	if (tune_cgroup_remove_removed(&cg, &r, &err))
+		cli_warn(&a.common, "%s", err.msg);
 	if (a.common.json)
 		cli_print_json(report_result_json("wait", &t, NULL, &r));
 	else if (!a.common.quiet || code)
@@ -112,6 +126,8 @@ out:
 	apply_result_free(&r);
 	topo_free(&t);
 	cpulist_free(&list);
+	tune_cgroup_free(&cg);
+	tune_opts_free(&a.tune);
 	qmp_close(q);
 	return code;
 }

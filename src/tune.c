@@ -1079,3 +1079,27 @@ int tune_thread_read(pid_t pid, pid_t tid, struct tune_thread_info *info)
 	info->cgroup = read_cgroup(pid, tid);
 	return 0;
 }
+
+int tune_cgroup_remove_removed(const struct tune_cgroup *cg,
+			       const struct apply_result *r, struct vc_err *err)
+{
+	int failed = 0;
+	size_t i;
+	int k;
+
+	if (!cg || cg->mode == TUNE_CG_NONE)
+		return 0;
+	for (i = 0; i < r->n; i++) {
+		const struct apply_item *it = &r->items[i];
+
+		if (it->op != PLAN_OP_DEL || it->state != APPLY_REMOVED)
+			continue;
+		for (k = it->first; k < it->first + it->count; k++) {
+			struct vc_err e = { 0 };
+
+			if (tune_cgroup_remove(cg, k, &e) < 0 && !failed++)
+				*err = e;
+		}
+	}
+	return failed;
+}

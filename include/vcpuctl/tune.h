@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "vcpuctl/apply.h"
 #include "vcpuctl/cpulist.h"
 #include "vcpuctl/err.h"
 
@@ -119,6 +120,12 @@ int tune_thread(const struct tune_opts *o, const struct tune_cgroup *cg,
  * thread may take a moment to leave it).  Missing is fine.  Returns 0, or
  * -1 with err (VC_EXIT_NOT_TUNED) naming the directory and errno. */
 int tune_cgroup_remove(const struct tune_cgroup *cg, int vcpu, struct vc_err *err);
+
+/* Remove the vcpuN cgroups of every vCPU r reports as removed (after an
+ * unplug, or a "wait" that saw it finish).  Returns how many could not be
+ * removed; err then holds the first failure. */
+int tune_cgroup_remove_removed(const struct tune_cgroup *cg,
+			       const struct apply_result *r, struct vc_err *err);
 
 /* What a thread has now, for "vcpuctl show". */
 struct tune_thread_info {

@@ -11,7 +11,7 @@
 load ../lib/vm
 bats_require_minimum_version 1.5.0
 
-VC() { ${VCPUCTL_WRAP:-} "$VCPUCTL" "$@"; }
+load ../lib/vcpuctl
 
 V1=/sys/fs/cgroup
 
@@ -210,7 +210,7 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	[ -d $V1/cpuset/$CG/vm1 ]
 }
 
-@test "add tunes, del removes the cgroup" {
+@test "add tunes; del --no-wait, then wait --cgroup removes the cgroup" {
 	need_v1
 	run VC add 1 --cgroup "$CG/vm1" --sched idle --affinity 0
 	echo "$output"
@@ -222,7 +222,10 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	[ "$(policy "$tid")" = SCHED_IDLE ]
 	[ "$(allowed "$tid")" = 0 ]
 	vm_console_wait "VCPUCTL-CPUS-ONLINE 0-1" 30
-	run VC del 1 --cgroup "$CG/vm1" --timeout 30
+	run VC del 1 --no-wait
+	[ "$status" -eq 0 ]
+	run VC wait 1 --cgroup "$CG/vm1" --timeout 30
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$(vcpu_dirs)" ]
 }

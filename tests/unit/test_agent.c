@@ -1,0 +1,356 @@
+/* test_agent.c - the guest agent client against a forked scripted agent,
+ * and the pure checks (agent_check_changes, the outcome text). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "peer.h"
+#include "vcpuctl/agent.h"
+#include "vcpuctl/jsonstream.h"
+#include "vcpuctl/util.h"
+
+/* How the fake agent behaves. */
+enum fake_mode {
+	FAKE_NORMAL,
+	FAKE_SILENT,        /* reads, never answers */
+	FAKE_GARBAGE,       /* junk and stale answers before the sync answer */
+	FAKE_PARTIAL,       /* guest-set-vcpus processes one entry */
+	FAKE_REFUSE,        /* guest-set-vcpus: error reply */
+};
+
+struct fake {
+	pid_t pid;
+	char dir[64];
+	char path[100];
+};
+
+static void fake_send(int fd, const char *s, size_t n)
+{
+	peer_write_all(fd, s, n);
+}
+
+static void fake_reply(int fd, json_t *msg, enum fake_mode mode)
+{
+	const char *cmd = json_string_value(json_object_get(msg, "execute"));
+	json_t *args = json_object_get(msg, "arguments");
+	char buf[512];
+	int n;
+
+	if (!cmd)
+		return;
+	if (!strcmp(cmd, "guest-sync-delimited")) {
+		if (mode == FAKE_GARBAGE) {
+			fake_send(fd, "junk\x01{\"return\": 5}\n{\"half\": [", 29);
+			fake_send(fd, "\xff{\"return\": 7}\n", 16);
+		}
+		n = snprintf(buf, sizeof(buf), "\xff{\"return\": %" JSON_INTEGER_FORMAT "}\n",
+			     json_integer_value(json_object_get(args, "id")));
+		fake_send(fd, buf, (size_t)n);
+	} else if (!strcmp(cmd, "guest-get-vcpus")) {
+		n = snprintf(buf, sizeof(buf), "%s",
+			     "{\"return\": [{\"online\": false, \"can-offline\": true, \"logical-id\": 2},"
+			     " {\"online\": true, \"can-offline\": false, \"logical-id\": 0},"
+			     " {\"online\": false, \"can-offline\": true, \"logical-id\": 1}]}\n");
+		fake_send(fd, buf, (size_t)n);
+	} else if (!strcmp(cmd, "guest-set-vcpus")) {
+		if (mode == FAKE_REFUSE)
+			n = snprintf(buf, sizeof(buf), "%s",
+				     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}\n");
+		else
+			n = snprintf(buf, sizeof(buf), "{\"return\": %zu}\n",
+				     mode == FAKE_PARTIAL ? (size_t)1
+				     : json_array_size(json_object_get(args, "vcpus")));
+		fake_send(fd, buf, (size_t)n);
+	} else {
+		n = snprintf(buf, sizeof(buf), "%s",
+			     "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"disabled\"}}\n");
+		fake_send(fd, buf, (size_t)n);
+	}
+}
+
+static void __attribute__((noreturn)) fake_run(int lfd, enum fake_mode mode)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	struct vc_err err;
+	struct jstream js;
+	json_t *msg;
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (poll(&pfd, 1, 5000) <= 0)
+		_exit(4);
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		_exit(4);
+	js_init(&js);
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			_exit(0);
+		if (js_feed(&js, buf, (size_t)n, &err) < 0)
+			_exit(4);
+		while (js_next(&js, &msg, &err) == 1) {
+			if (mode != FAKE_SILENT)
+				fake_reply(fd, msg, mode);
+			json_decref(msg);
+		}
+	}
+}
+
+static void fake_start(struct fake *f, enum fake_mode mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd;
+
+	assert_int_equal(peer_mkdir(f->dir, sizeof(f->dir)), 0);
+	snprintf(f->path, sizeof(f->path), "%s/qga.sock", f->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0)
+		fake_run(lfd, mode);
+	close(lfd);
+}
+
+static void fake_stop(struct fake *f)
+{
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, NULL, 0);
+	unlink(f->path);
+	rmdir(f->dir);
+}
+
+static void test_sync_and_get_vcpus(void **state)
+{
+	struct agent_gcpus g = { 0 };
+	struct vc_err err = { 0 };
+	struct fake f;
+	struct agent *a;
+
+	(void)state;
+	fake_start(&f, FAKE_NORMAL);
+	a = agent_open(f.path, 2000, &err);
+	assert_non_null(a);
+	assert_int_equal(agent_get_vcpus(a, &g, &err), 0);
+	assert_int_equal(g.n, 3);
+	/* sorted by logical id */
+	assert_int_equal(g.cpus[0].logical_id, 0);
+	assert_true(g.cpus[0].online);
+	assert_false(g.cpus[0].can_offline);
+	assert_int_equal(g.cpus[2].logical_id, 2);
+	assert_non_null(agent_gcpus_find(&g, 1));
+	assert_null(agent_gcpus_find(&g, 3));
+	assert_int_equal(agent_round_trips(a), 1);
+	agent_gcpus_free(&g);
+	agent_close(a);
+	fake_stop(&f);
+}
+
+static void test_garbage_before_sync(void **state)
+{
+	struct agent_gcpus g = { 0 };
+	struct vc_err err = { 0 };
+	struct fake f;
+	struct agent *a;
+
+	(void)state;
+	fake_start(&f, FAKE_GARBAGE);
+	a = agent_open(f.path, 2000, &err);
+	assert_non_null(a);
+	/* the stale {"return": 7} must not be taken for this reply */
+	assert_int_equal(agent_get_vcpus(a, &g, &err), 0);
+	assert_int_equal(g.n, 3);
+	agent_gcpus_free(&g);
+	agent_close(a);
+	fake_stop(&f);
+}
+
+static void test_silent_agent(void **state)
+{
+	struct vc_err err = { 0 };
+	struct fake f;
+	struct agent *a;
+	int64_t t0 = vc_now_ms();
+
+	(void)state;
+	fake_start(&f, FAKE_SILENT);
+	a = agent_open(f.path, 300, &err);
+	assert_null(a);
+	assert_int_equal(err.code, VC_EXIT_AGENT);
+	assert_non_null(strstr(err.msg, "no answer to guest-sync-delimited within 0.3 s"));
+	assert_non_null(strstr(err.msg, "not running in the guest"));
+	assert_true(vc_now_ms() - t0 < 2000);
+	fake_stop(&f);
+}
+
+static void test_no_socket(void **state)
+{
+	struct vc_err err = { 0 };
+
+	(void)state;
+	assert_null(agent_open("/nonexistent/qga.sock", 300, &err));
+	assert_int_equal(err.code, VC_EXIT_AGENT);
+	assert_non_null(strstr(err.msg, "no such socket"));
+}
+
+static void test_set_partial(void **state)
+{
+	struct agent_change ch[3] = {
+		{ 1, true, AGENT_CHANGE_PENDING },
+		{ 2, true, AGENT_CHANGE_PENDING },
+		{ 3, true, AGENT_CHANGE_PENDING },
+	};
+	struct vc_err err = { 0 };
+	struct fake f;
+	struct agent *a;
+
+	(void)state;
+	fake_start(&f, FAKE_PARTIAL);
+	a = agent_open(f.path, 2000, &err);
+	assert_non_null(a);
+	assert_int_equal(agent_set_vcpus(a, ch, 3, &err), 1);
+	assert_int_equal(ch[0].state, AGENT_CHANGE_DONE);
+	assert_int_equal(ch[1].state, AGENT_CHANGE_FAILED);
+	assert_int_equal(ch[2].state, AGENT_CHANGE_NOT_TRIED);
+	assert_string_equal(agent_change_state_name(ch[2].state), "not-tried");
+	agent_close(a);
+	fake_stop(&f);
+}
+
+static void test_set_refused(void **state)
+{
+	struct agent_change ch[2] = {
+		{ 2, true, AGENT_CHANGE_PENDING },
+		{ 3, true, AGENT_CHANGE_PENDING },
+	};
+	struct vc_err err = { 0 };
+	struct fake f;
+	struct agent *a;
+
+	(void)state;
+	fake_start(&f, FAKE_REFUSE);
+	a = agent_open(f.path, 2000, &err);
+	assert_non_null(a);
+	assert_int_equal(agent_set_vcpus(a, ch, 2, &err), -1);
+	assert_int_equal(err.code, VC_EXIT_AGENT);
+	assert_string_equal(err.msg, "guest CPU 2: guest-set-vcpus: GenericError: no");
+	assert_int_equal(ch[0].state, AGENT_CHANGE_FAILED);
+	assert_int_equal(ch[1].state, AGENT_CHANGE_NOT_TRIED);
+	assert_string_equal(agent_last_error_class(a), "GenericError");
+	agent_close(a);
+	fake_stop(&f);
+}
+
+static void test_check_changes(void **state)
+{
+	struct agent_gcpu cpus[] = {
+		{ 0, true, false }, { 1, true, false }, { 2, true, true },
+		{ 3, false, true },
+	};
+	struct agent_gcpus g = { cpus, 4 };
+	struct agent_change ok[] = { { 2, false, 0 }, { 3, true, 0 } };
+	struct agent_change boot[] = { { 0, false, 0 }, { 1, false, 0 } };
+	struct agent_change fixed[] = { { 1, false, 0 } };
+	struct agent_change missing[] = { { 4, true, 0 }, { 6, true, 0 } };
+	struct agent_change online0[] = { { 0, true, 0 } };
+	struct vc_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(agent_check_changes(&g, ok, 2, &err), 0);
+	assert_int_equal(agent_check_changes(&g, online0, 1, &err), 0);
+	assert_int_equal(agent_check_changes(&g, boot, 2, &err), -1);
+	assert_int_equal(err.code, VC_EXIT_IMPOSSIBLE);
+	assert_non_null(strstr(err.msg, "guest CPUs 0-1 cannot be taken offline"));
+	assert_int_equal(agent_check_changes(&g, fixed, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "guest CPU 1 cannot be taken offline: the guest reports can-offline false"));
+	assert_int_equal(agent_check_changes(&g, missing, 2, &err), -1);
+	assert_int_equal(err.code, VC_EXIT_USAGE);
+	assert_non_null(strstr(err.msg, "guest CPUs 4,6: the guest does not list them"));
+}
+
+static void test_outcome_text_json(void **state)
+{
+	struct agent_vcpu_outcome items[] = {
+		{ 1, 1, AGENT_VCPU_ONLINE }, { 2, 2, AGENT_VCPU_ONLINE },
+		{ 3, -1, AGENT_VCPU_ABSENT },
+	};
+	struct agent_outcome o = {
+		.online = true, .items = items, .n = 3, .how = AGENT_MAP_ACPI,
+		.code = VC_EXIT_NOT_ONLINE,
+		.error = (char *)"the guest has not seen vCPU 3 within 5 s",
+	};
+	json_t *doc;
+	char *text;
+
+	(void)state;
+	text = agent_outcome_text(&o);
+	assert_string_equal(text, "guest: vCPUs 1-2 online; vCPU 3 absent "
+			    "(the guest has not seen vCPU 3 within 5 s)");
+	free(text);
+	doc = agent_outcome_to_json(&o);
+	assert_non_null(doc);
+	assert_false(json_is_true(json_object_get(doc, "ok")));
+	assert_string_equal(json_string_value(json_object_get(doc, "mapping")), "acpi");
+	assert_int_equal(json_array_size(json_object_get(doc, "vcpus")), 3);
+	assert_true(json_is_null(json_object_get(json_array_get(
+		json_object_get(doc, "vcpus"), 2), "guest_cpu")));
+	json_decref(doc);
+}
+
+static void test_no_path_is_a_no_op(void **state)
+{
+	struct agent_opts o;
+	struct agent_outcome out;
+	struct apply_item it = { .op = PLAN_OP_ADD, .first = 1, .count = 1,
+				 .state = APPLY_PLUGGED };
+	struct apply_result r = { .items = &it, .n = 1 };
+
+	(void)state;
+	agent_opts_init(&o);
+	assert_int_equal(agent_online_after_plug(&o, NULL, &r, 1000, &out), 0);
+	assert_int_equal(out.n, 0);
+	assert_null(agent_outcome_text(&out));
+	agent_outcome_free(&out);
+	o.path = "/nonexistent/qga.sock";
+	o.timeout_ms = 300;
+	assert_int_equal(agent_online_after_plug(&o, NULL, &r, 1000, &out),
+			 VC_EXIT_NOT_ONLINE);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.items[0].state, AGENT_VCPU_NOT_TRIED);
+	assert_non_null(strstr(out.error, "no such socket"));
+	agent_outcome_free(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sync_and_get_vcpus),
+		cmocka_unit_test(test_garbage_before_sync),
+		cmocka_unit_test(test_silent_agent),
+		cmocka_unit_test(test_no_socket),
+		cmocka_unit_test(test_set_partial),
+		cmocka_unit_test(test_set_refused),
+		cmocka_unit_test(test_check_changes),
+		cmocka_unit_test(test_outcome_text_json),
+		cmocka_unit_test(test_no_path_is_a_no_op),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
