@@ -199,8 +199,10 @@ static json_t *hotpluggable_after_plug(const struct topology *t,
 }
 
 /* Check every plugged item against a fresh query-cpus-fast, and replace t
- * with the topology that includes them.  Returns 0, or the exit code of
- * the failure when the check itself could not be made. */
+ * with the topology that includes them.  Returns 0; the exit code of the
+ * failure when the check itself could not be made; VC_EXIT_PARTIAL when
+ * QEMU accepted a device_add but does not list its vCPUs (the VM changed,
+ * just not as asked). */
 static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 		       struct apply_result *r)
 {
@@ -208,7 +210,7 @@ static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 	struct topology fresh = { 0 };
 	json_t *hp, *cpus;
 	size_t i;
-	int k;
+	int k, rc = 0;
 
 	hp = hotpluggable_after_plug(t, p, r);
 	if (!hp) {
@@ -245,6 +247,7 @@ static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 					 "device_add was accepted, but QEMU does not list vCPU %d", k);
 				item_set(it, APPLY_FAILED, why);
 				set_error(r, "%s: %s", it->device_id, why);
+				rc = VC_EXIT_PARTIAL;
 				break;
 			}
 		}
@@ -252,7 +255,7 @@ static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 	topo_free(t);
 	*t = fresh;
 	r->online_after = t->online;
-	return 0;
+	return rc;
 }
 
 /* Does a DEVICE_DELETED path name the device or something under it?  A

@@ -135,6 +135,7 @@ void cli_common_init(struct cli_common *c)
 	c->lock_timeout_ms = DEFAULT_LOCK_TIMEOUT_MS;
 	c->lock_fd = -1;
 	c->start_ms = vc_now_ms();
+	c->change_round_trips = -1;
 }
 
 struct qmp *cli_connect(struct cli_common *c, struct vc_err *err)
@@ -185,9 +186,10 @@ void cli_stats(const struct cli_common *c, const struct qmp *q)
 {
 	if (!c->stats)
 		return;
-	fprintf(stderr, "vcpuctl: stats: qmp_round_trips=%u elapsed_ms=%lld\n",
-		q ? qmp_round_trips(q) : 0,
-		(long long)(vc_now_ms() - c->start_ms));
+	fprintf(stderr, "vcpuctl: stats: qmp_round_trips=%u", q ? qmp_round_trips(q) : 0);
+	if (c->change_round_trips >= 0)
+		fprintf(stderr, " change_round_trips=%ld", c->change_round_trips);
+	fprintf(stderr, " elapsed_ms=%lld\n", (long long)(vc_now_ms() - c->start_ms));
 }
 
 void cli_print_json(json_t *doc)

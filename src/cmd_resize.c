@@ -7,6 +7,7 @@
 
 #include "vcpuctl/agent.h"
 #include "vcpuctl/apply.h"
+#include "vcpuctl/audit.h"
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/cpulist.h"
@@ -138,14 +139,14 @@ static const struct argp_child common_child[] = {
 };
 
 static const struct argp_child plug_children[] = {
-	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ &cli_change_argp, 0, "Common options:", 10 },
 	{ &cmd_tune_argp, 0, "Tuning of the new vCPU threads (as libvirt does):", 5 },
 	{ &agent_resize_argp, 0, "Guest (through the QEMU guest agent):", 6 },
 	{ 0 }
 };
 
 static const struct argp_child unplug_children[] = {
-	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ &cli_change_argp, 0, "Common options:", 10 },
 	{ &cmd_tune_cgroup_argp, 0, "Cgroups:", 5 },
 	{ &agent_resize_argp, 0, "Guest (through the QEMU guest agent):", 6 },
 	{ 0 }
@@ -299,6 +300,7 @@ static int resize_run(struct resize_args *a)
 	struct plan p = { 0 };
 	struct vc_err err = { 0 };
 	struct qmp *q = NULL;
+	bool applied = false;
 	struct agent_outcome guest_off = { 0 }, guest_on = { 0 };
 	const struct agent_outcome *guest;
 	char *guest_text;
@@ -349,6 +351,7 @@ static int resize_run(struct resize_args *a)
 	if (agent_offline_before_unplug(&a->agent, &t, &p, &guest_off))
 		cli_warn(&a->common, "guest: %s; unplugging anyway", guest_off.error);
 	code = apply_plan(q, &t, &p, &opts, &r);
+	applied = true;
 	tune_plugged(a, &cg, q, &t, &r);
 	remove_cgroups(a, &cg, &r);
 	code = r.code;
@@ -383,7 +386,15 @@ static int resize_run(struct resize_args *a)
 fail:
 	code = cli_fail(&a->common, &err);
 out:
+	/* The audit record's queries come after the change, so they never
+	 * delay it; --stats counts them apart. */
+	if (q)
+		a->common.change_round_trips = qmp_round_trips(q);
+	if (applied && a->common.syslog &&
+	    audit_resize(q, a->command, &p, &r, &err) < 0)
+		cli_warn(&a->common, "audit record not written: %s", err.msg);
 	cli_stats(&a->common, q);
+	cli_unlock(&a->common);
 	agent_outcome_free(&guest_on);
 	agent_outcome_free(&guest_off);
 	apply_result_free(&r);

@@ -9,7 +9,7 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev
       bats python3 jq busybox-static cpio gzip mandoc valgrind clang
-      qemu-guest-agent procps util-linux)
+      qemu-guest-agent procps util-linux ansible-core)
 QEMU_PKG=qemu-system-x86
 QEMU_MIN=1:10~		# Debian's QEMU versions carry epoch 1
 BACKPORTS_LIST=/etc/apt/sources.list.d/backports.sources

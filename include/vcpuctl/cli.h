@@ -27,6 +27,8 @@ struct cli_common {
 	int64_t qmp_timeout_ms;  /* --qmp-timeout: connect, greeting, each reply */
 	const char *trace;       /* --trace FILE, else $VCPUCTL_QMP_TRACE */
 	int64_t start_ms;        /* when the command started, for --stats */
+	long change_round_trips; /* round trips of the change itself, before
+	                            the audit record's queries; -1: not marked */
 	/* Set by cli_change_argp; false for read-only commands. */
 	bool lock;               /* cli_connect() takes the VM's lock first */
 	bool syslog;             /* write an audit record (--no-syslog: false) */

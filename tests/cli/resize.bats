@@ -37,6 +37,7 @@ teardown() { fake_stop; }
 	[[ "$output" == *"vCPU 3    vcpu3      plugged"* ]]
 	[[ "$output" == *"set: 4 vCPUs online (of 8)"* ]]
 	run VC count --json
+	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 4 ]
 	# one planning query, three device_adds, one check
 	[ "$(count_cmds device_add)" -eq 3 ]
@@ -45,9 +46,9 @@ teardown() { fake_stop; }
 
 @test "a plug costs 2 + n QMP round trips" {
 	scenario
-	run VC set --count 8 --stats
+	run VC set --count 8 --stats --no-syslog
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"qmp_round_trips=9 "* ]]
+	[[ "$output" == *"qmp_round_trips=9 change_round_trips=9 "* ]]
 }
 
 @test "set to the current count does nothing and exits 0" {
@@ -66,6 +67,7 @@ teardown() { fake_stop; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"vCPU 2    vcpu2      removed"* ]]
 	run VC count --json
+	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 2 ]
 }
 
@@ -133,6 +135,7 @@ teardown() { fake_stop; }
 	[ "$SECONDS" -lt 10 ]
 	[[ "$output" == *"rejected by the guest: ACPI _OST status 128 (eject not supported)"* ]]
 	run VC count --json
+	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 3 ]
 }
 
@@ -196,6 +199,7 @@ teardown() { fake_stop; }
 	run VC wait 1-2 --timeout 10
 	[ "$status" -eq 0 ]
 	run VC count --json
+	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 1 ]
 }
 
@@ -221,6 +225,7 @@ teardown() { fake_stop; }
 	run VC del 3-5
 	[ "$status" -eq 0 ]
 	run VC count --json
+	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 1 ]
 }
 
@@ -242,6 +247,7 @@ teardown() { fake_stop; }
 	# the core plugged as vcpu0 by someone else goes by its own alias
 	grep -q '"id": *"vcpu0"' "$FAKE_LOG"
 	run VC count --json
+	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 8 ]
 }
 
@@ -264,5 +270,6 @@ teardown() { fake_stop; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"clamped"* ]]
 	run VC count --json
+	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 6 ]
 }

@@ -7,7 +7,7 @@
 bats_require_minimum_version 1.5.0
 load ../lib/fake
 
-VC() { ${VCPUCTL_WRAP:-} "$VCPUCTL" "$@"; }
+load ../lib/vcpuctl
 
 setup() {
 	export VCPUCTL_LOCK_DIR=$BATS_TEST_TMPDIR/locks

@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# One exit-code table: "vcpuctl --help", the man page's EXIT STATUS and the
+# README (when it exists) must say the same, code by code and word by word.
+load ../lib/vcpuctl
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+
+# "CODE<TAB>meaning" lines from each source, sorted by code
+from_help() {
+	"$VCPUCTL" --help | sed -n '/^Exit status:/,/^$/p' |
+		sed -n 's/^ *\([0-9][0-9]*\)  *\(.*[^ ]\) *$/\1\t\2/p' | sort -n
+}
+
+# .TP / .B CODE / text, between ".SH EXIT STATUS" and the next .SH
+from_man() {
+	awk '/^\.SH /{ on = ($0 ~ /^\.SH "?EXIT STATUS"?$/); next }
+	     on && /^\.B [0-9]+$/ { code = $2; next }
+	     on && code != "" && !/^\./ { print code "\t" $0; code = "" }' \
+		"$REPO/man/vcpuctl.1" | sed 's/\\-/-/g; s/\\(aq/'"'"'/g' | sort -n
+}
+
+readme() {
+	local f
+	for f in "$REPO/README.md" "$REPO/README"; do
+		[ -f "$f" ] && { echo "$f"; return; }
+	done
+}
+
+# markdown rows "| CODE | ... | MEANING |": first cell and last cell
+from_readme() {
+	sed -n 's/^| *\([0-9][0-9]*\) *|\(.*|\)\{0,1\} *\([^|]*[^| ]\) *| *$/\1\t\3/p' "$(readme)" |
+		sed 's/`//g' | sort -n
+}
+
+from_enum() {
+	sed -n 's/^\tVC_EXIT_[A-Z_]* = \([0-9]*\),.*/\1/p' "$REPO/include/vcpuctl/err.h" | sort -n
+}
+
+@test "--help lists every exit code of err.h" {
+	diff <(from_enum) <(from_help | cut -f1)
+}
+
+@test "the man page's EXIT STATUS is the --help table" {
+	[ "$(from_man | wc -l)" -ge 13 ]
+	diff <(from_help) <(from_man)
+}
+
+@test "the README's exit-code table is the --help table" {
+	[ "$(from_readme | wc -l)" -ge 13 ]
+	diff <(from_help) <(from_readme)
+}
+
+@test "the extraction would notice a difference" {
+	# a changed word in one copy must show up as a diff
+	! diff <(from_help) <(from_man | sed 's/internal error/internal failure/') >/dev/null
+}
