@@ -47,7 +47,7 @@ static const struct argp_option common_options[] = {
 	{ "quiet", 'q', NULL, 0, "print nothing on success", 0 },
 	{ "qmp-timeout", OPT_QMP_TIMEOUT, "SEC", 0,
 	  "give up on connect, greeting or any reply after SEC seconds (default 10; 0: never)", 0 },
-	{ "stats", OPT_STATS, NULL, 0, "print QMP round trips and elapsed time on stderr", 0 },
+	{ "stats", OPT_STATS, NULL, 0, "print QMP round trips (all, and of the change itself) and elapsed time on stderr", 0 },
 	{ "trace", OPT_TRACE, "FILE", 0,
 	  "log every QMP message to FILE (default: $VCPUCTL_QMP_TRACE)", 0 },
 	{ 0 }
