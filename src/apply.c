@@ -186,7 +186,7 @@ static json_t *hotpluggable_after_plug(const struct topology *t,
 			if (p->steps[s].entity == i && p->steps[s].op == PLAN_OP_ADD &&
 			    r->items[s].state == APPLY_PLUGGED)
 				path = r->items[s].qom_path;
-		o = json_pack("{s:O,s:i,s:s}", "props", e->props,
+		o = json_pack("{s:o,s:i,s:s}", "props", topo_entity_props(e),
 			      "vcpus-count", e->vcpus_count, "type", e->type);
 		if (!o || (path && json_object_set_new(o, "qom-path", json_string(path)))) {
 			json_decref(o);
@@ -199,10 +199,10 @@ static json_t *hotpluggable_after_plug(const struct topology *t,
 }
 
 /* Check every plugged item against a fresh query-cpus-fast, and replace t
- * with the topology that includes them.  Returns 0; the exit code of the
- * failure when the check itself could not be made; VC_EXIT_PARTIAL when
- * QEMU accepted a device_add but does not list its vCPUs (the VM changed,
- * just not as asked). */
+ * with the topology that includes them.  Returns 0; VC_EXIT_CONN when the
+ * connection was lost before the check; otherwise VC_EXIT_PARTIAL when
+ * the check failed or QEMU does not list a vCPU whose device_add it
+ * accepted (the VM changed, just not as asked). */
 static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 		       struct apply_result *r)
 {
@@ -226,7 +226,8 @@ static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 			if (r->items[i].state == APPLY_PLUGGED)
 				item_set(&r->items[i], APPLY_FAILED,
 					 "device_add was accepted, but the result could not be checked");
-		return err.code ? err.code : VC_EXIT_CONN;
+		/* QEMU refusing the query is no "nothing was changed". */
+		return err.code == VC_EXIT_CONN ? VC_EXIT_CONN : VC_EXIT_PARTIAL;
 	}
 	json_decref(hp);
 	json_decref(cpus);

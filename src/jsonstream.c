@@ -168,19 +168,44 @@ int js_feed(struct jstream *js, const void *data, size_t n, struct vc_err *err)
 	return js_scan(js, err) < 0 ? -1 : 0;
 }
 
-int js_next(struct jstream *js, json_t **out, struct vc_err *err)
+int js_next_frame(struct jstream *js, const char **text, size_t *len,
+		  struct vc_err *err)
 {
-	json_error_t jerr;
-	json_t *msg;
 	int r;
 
-	*out = NULL;
+	*text = NULL;
+	*len = 0;
 	r = js_scan(js, err);
 	if (r <= 0)
 		return r;
-	msg = json_loadb(js->buf + js->start, js->scan - js->start, 0, &jerr);
+	*text = js->buf + js->start;
+	*len = js->scan - js->start;
 	js->started = 0;
 	js->depth = 0;
+	return 1;
+}
+
+int js_next(struct jstream *js, json_t **out, struct vc_err *err)
+{
+	const char *text;
+	size_t len;
+	int r;
+
+	*out = NULL;
+	r = js_next_frame(js, &text, &len, err);
+	if (r <= 0)
+		return r;
+	return js_parse_frame(text, len, out, err);
+}
+
+int js_parse_frame(const char *text, size_t len, json_t **out,
+		   struct vc_err *err)
+{
+	json_error_t jerr;
+	json_t *msg;
+
+	*out = NULL;
+	msg = json_loadb(text, len, 0, &jerr);
 	if (!msg)
 		return vc_err_set(err, VC_EXIT_CONN, "malformed JSON: %s",
 				  jerr.text);
@@ -191,4 +216,174 @@ int js_next(struct jstream *js, json_t **out, struct vc_err *err)
 	}
 	*out = msg;
 	return 1;
+}
+
+/* Simple JSON (jsonstream.h): checked in one pass without allocating, so
+ * that a multi-MiB reply costs a few ms; jansson's tree of it would cost
+ * tens of ms and 8x its size in memory. */
+
+static bool js_is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+const char *js_skip_ws(const char *p, const char *end)
+{
+	while (p < end && js_is_ws(*p))
+		p++;
+	return p;
+}
+
+/* Past the closing quote of the simple string at p, or NULL. */
+static const char *js_simple_string(const char *p, const char *end)
+{
+	unsigned char c;
+
+	for (p++; p < end; p++) {
+		c = (unsigned char)*p;
+		if (c == '"')
+			return p + 1;
+		if (c < 0x20 || c > 0x7e || c == '\\')
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Past a simple integer or literal at p, or NULL.  What may follow a
+ * value ("1.5", "01", "truex") is the caller's structural check. */
+static const char *js_simple_scalar(const char *p, const char *end)
+{
+	const char *lit = *p == 't' ? "true" : *p == 'f' ? "false" :
+			  *p == 'n' ? "null" : NULL;
+	const char *d;
+	size_t n;
+
+	if (lit) {
+		n = strlen(lit);
+		if ((size_t)(end - p) >= n && !memcmp(p, lit, n))
+			return p + n;
+		return NULL;
+	}
+	d = p + (p < end && *p == '-');
+	if (d == end || *d < '0' || *d > '9' || (d > p && *d == '0'))
+		return NULL;
+	for (p = d; p < end && *p >= '0' && *p <= '9'; p++)
+		;
+	return p - d <= 18 ? p : NULL;
+}
+
+bool js_simple(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	char close[JS_MAX_DEPTH];
+	int depth = 0;
+	bool want_key = false;
+
+	for (;;) {
+		/* A value (or, in an object, a key and its value). */
+		p = js_skip_ws(p, end);
+		if (p == end)
+			return false;
+		if (want_key) {
+			if (*p != '"' || !(p = js_simple_string(p, end)))
+				return false;
+			p = js_skip_ws(p, end);
+			if (p == end || *p != ':')
+				return false;
+			p = js_skip_ws(p + 1, end);
+			if (p == end)
+				return false;
+		}
+		if (*p == '{' || *p == '[') {
+			if (depth == JS_MAX_DEPTH)
+				return false;
+			close[depth++] = *p == '{' ? '}' : ']';
+			want_key = *p == '{';
+			p = js_skip_ws(p + 1, end);
+			if (p < end && *p == close[depth - 1])
+				depth--;
+			else
+				continue;
+			p++;
+		} else if (*p == '"') {
+			p = js_simple_string(p, end);
+		} else {
+			p = js_simple_scalar(p, end);
+		}
+		if (!p)
+			return false;
+		/* After a value: a comma, closing brackets, or the end. */
+		for (;;) {
+			p = js_skip_ws(p, end);
+			if (depth == 0)
+				return p == end;
+			if (p == end)
+				return false;
+			if (*p == ',') {
+				want_key = close[depth - 1] == '}';
+				p++;
+				break;
+			}
+			if (*p != close[depth - 1])
+				return false;
+			depth--;
+			p++;
+		}
+	}
+}
+
+/* The closing quote of the simple string opened at p: strings here are
+ * short, where a loop beats memchr's set-up. */
+static const char *js_close_quote(const char *p, const char *end)
+{
+	for (p++; p < end && *p != '"'; p++)
+		;
+	return p;
+}
+
+const char *js_skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	if (p < end && *p == '"')
+		return js_close_quote(p, end) + 1;
+	if (p < end && *p != '{' && *p != '[') {
+		while (p < end && *p != ',' && *p != ']' && *p != '}' &&
+		       !js_is_ws(*p))
+			p++;
+		return p;
+	}
+	for (; p < end; p++) {
+		if (*p == '"')
+			p = js_close_quote(p, end);
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+	}
+	return end;
+}
+
+const char *js_next_member(const char *p, const char *end,
+			   const char **end_out)
+{
+	p = js_skip_ws(p, end);
+	if (p < end && *p == ',')
+		return js_skip_ws(p + 1, end);
+	if (p < end && (*p == ']' || *p == '}')) {
+		*end_out = p + 1;
+		return NULL;
+	}
+	return p;
+}
+
+const char *js_member_value(const char *p, const char *end,
+			    const char **key, size_t *klen)
+{
+	const char *q = js_close_quote(p, end);
+
+	*key = p + 1;
+	*klen = (size_t)(q - p - 1);
+	p = js_skip_ws(q + 1, end);
+	return js_skip_ws(p + 1, end);
 }

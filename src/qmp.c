@@ -264,25 +264,24 @@ static void qmp_trace_msg(struct qmp *q, json_t *msg)
 	fputc('\n', q->trace);
 }
 
-/* Read until one whole message is framed or the deadline passes. */
-static int qmp_read_msg(struct qmp *q, int64_t deadline, json_t **out,
-			struct vc_err *err)
+/* Read until one whole message is framed or the deadline passes; *text
+ * is its verbatim bytes (borrowed from q->js, valid until the next read). */
+static int qmp_read_frame(struct qmp *q, int64_t deadline, const char **text,
+			  size_t *len, struct vc_err *err)
 {
 	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
 	ssize_t n;
 	int r;
 
-	*out = NULL;
+	*text = NULL;
 	if (q->closed)
 		return RD_EOF;
 	for (;;) {
-		r = js_next(&q->js, out, err);
+		r = js_next_frame(&q->js, text, len, err);
 		if (r < 0)
 			return RD_ERR;
-		if (r > 0) {
-			qmp_trace_msg(q, *out);
+		if (r > 0)
 			return RD_MSG;
-		}
 		r = poll(&pfd, 1, vc_ms_left(deadline));
 		if (r < 0) {
 			if (errno == EINTR)
@@ -308,6 +307,31 @@ static int qmp_read_msg(struct qmp *q, int64_t deadline, json_t **out,
 		if (js_feed(&q->js, q->rbuf, (size_t)n, err) < 0)
 			return RD_ERR;
 	}
+}
+
+/* Parse a framed message (errors as js_next's) and trace it. */
+static int qmp_parse_msg(struct qmp *q, const char *text, size_t len,
+			 json_t **out, struct vc_err *err)
+{
+	if (js_parse_frame(text, len, out, err) < 0)
+		return RD_ERR;
+	qmp_trace_msg(q, *out);
+	return RD_MSG;
+}
+
+/* Read until one whole message is parsed or the deadline passes. */
+static int qmp_read_msg(struct qmp *q, int64_t deadline, json_t **out,
+			struct vc_err *err)
+{
+	const char *text;
+	size_t len;
+	int r;
+
+	*out = NULL;
+	r = qmp_read_frame(q, deadline, &text, &len, err);
+	if (r != RD_MSG)
+		return r;
+	return qmp_parse_msg(q, text, len, out, err);
 }
 
 static int qmp_event_push(struct qmp *q, json_t *ev)
@@ -619,64 +643,164 @@ static json_t *qmp_reply_value(struct qmp *q, const char *command,
 	return NULL;
 }
 
-json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
-		 struct vc_err *err)
+/* Send command with a fresh id (written to id, 32 bytes).  Returns 0, or
+ * -1 with err set. */
+static int qmp_send_command(struct qmp *q, const char *command, json_t *args,
+			    char *id, struct vc_err *err)
 {
-	char id[32], secs[32];
-	json_t *msg, *mid, *val;
-	int64_t deadline;
 	size_t len;
-	int r;
 
 	q->err_class[0] = '\0';
-	if (q->closed) {
-		vc_err_set(err, VC_EXIT_CONN, "%s: QEMU closed the connection",
-			   command);
-		return NULL;
-	}
-	snprintf(id, sizeof(id), "vc-%u", ++q->next_id);
+	if (q->closed)
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: QEMU closed the connection", command);
+	snprintf(id, 32, "vc-%u", ++q->next_id);
 	len = qmp_build(q, command, args, id);
-	if (!len) {
-		vc_err_set(err, VC_EXIT_INTERNAL, "%s: cannot encode command",
-			   command);
-		return NULL;
-	}
+	if (!len)
+		return vc_err_set(err, VC_EXIT_INTERNAL,
+				  "%s: cannot encode command", command);
 	if (q->trace) {
 		fputs("> ", q->trace);
 		fwrite(q->sbuf, 1, len, q->trace);
 	}
-	deadline = vc_deadline(q->timeout_ms);
-	if (qmp_send(q, command, len, deadline, err) < 0)
-		return NULL;
+	if (qmp_send(q, command, len, vc_deadline(q->timeout_ms), err) < 0)
+		return -1;
 	q->round_trips++;
+	return 0;
+}
+
+/* The reply read failed with r: err says why, naming the command. */
+static void qmp_reply_error(struct qmp *q, const char *command, int r,
+			    struct vc_err *err)
+{
+	char secs[32];
+
+	if (r == RD_TIMEOUT) {
+		qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+		vc_err_set(err, VC_EXIT_CONN, "%s: no reply within %s s",
+			   command, secs);
+	} else if (r == RD_EOF) {
+		vc_err_set(err, VC_EXIT_CONN, "%s: QEMU closed the connection",
+			   command);
+	} else {
+		vc_err_prefix(err, "%s", command);
+	}
+}
+
+/* msg is the reply to id (true), or it was queued as an event or dropped
+ * (false; *fail set when queueing failed, with err set). */
+static bool qmp_is_reply(struct qmp *q, json_t *msg, const char *id,
+			 bool *fail, struct vc_err *err)
+{
+	json_t *mid = json_object_get(msg, "id");
+
+	*fail = false;
+	if (json_is_string(mid) && strcmp(json_string_value(mid), id) == 0)
+		return true;
+	/* An event, or a late reply to a command that timed out. */
+	*fail = qmp_keep_event(q, msg, err) < 0;
+	return false;
+}
+
+json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
+		 struct vc_err *err)
+{
+	char id[32];
+	json_t *msg, *val;
+	int64_t deadline;
+	bool fail;
+	int r;
+
+	if (qmp_send_command(q, command, args, id, err) < 0)
+		return NULL;
 	deadline = vc_deadline(q->timeout_ms);
 	for (;;) {
 		r = qmp_read_msg(q, deadline, &msg, err);
-		if (r == RD_TIMEOUT) {
-			qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
-			vc_err_set(err, VC_EXIT_CONN, "%s: no reply within %s s",
-				   command, secs);
+		if (r != RD_MSG) {
+			qmp_reply_error(q, command, r, err);
 			return NULL;
 		}
-		if (r == RD_EOF) {
-			vc_err_set(err, VC_EXIT_CONN,
-				   "%s: QEMU closed the connection", command);
-			return NULL;
-		}
-		if (r == RD_ERR) {
-			vc_err_prefix(err, "%s", command);
-			return NULL;
-		}
-		mid = json_object_get(msg, "id");
-		if (json_is_string(mid) && strcmp(json_string_value(mid), id) == 0)
+		if (qmp_is_reply(q, msg, id, &fail, err))
 			break;
-		/* An event, or a late reply to a command that timed out. */
-		if (qmp_keep_event(q, msg, err) < 0)
+		if (fail)
 			return NULL;
 	}
 	val = qmp_reply_value(q, command, msg, err);
 	json_decref(msg);
 	return val;
+}
+
+/* A reply that is simple JSON (jsonstream.h) of exactly the members
+ * "return" and "id", with "id" our id: *ret, *rlen is the verbatim text
+ * of the "return" value.  Anything else is for jansson to judge. */
+static bool qmp_simple_reply(const char *text, size_t len, const char *id,
+			     const char **ret, size_t *rlen)
+{
+	const char *end = text + len, *p, *v, *key, *vend;
+	bool have_id = false;
+	size_t klen;
+
+	*ret = NULL;
+	if (!js_simple(text, len))
+		return false;
+	p = js_skip_ws(text, end);
+	if (*p != '{')
+		return false;
+	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
+		v = js_member_value(p, end, &key, &klen);
+		vend = js_skip_value(v, end);
+		if (klen == 6 && !memcmp(key, "return", 6) && !*ret) {
+			*ret = v;
+			*rlen = (size_t)(vend - v);
+		} else if (klen == 2 && !memcmp(key, "id", 2) && !have_id &&
+			   *v == '"' && (size_t)(vend - v - 2) == strlen(id) &&
+			   !memcmp(v + 1, id, strlen(id))) {
+			have_id = true;
+		} else {
+			return false;
+		}
+	}
+	return have_id && *ret;
+}
+
+int qmp_call_text(struct qmp *q, const char *command, json_t *args,
+		  const char **text, size_t *len, json_t **val,
+		  struct vc_err *err)
+{
+	const char *frame;
+	char id[32];
+	json_t *msg;
+	int64_t deadline;
+	size_t flen;
+	bool fail;
+	int r;
+
+	*text = NULL;
+	*len = 0;
+	*val = NULL;
+	if (qmp_send_command(q, command, args, id, err) < 0)
+		return -1;
+	deadline = vc_deadline(q->timeout_ms);
+	for (;;) {
+		r = qmp_read_frame(q, deadline, &frame, &flen, err);
+		/* A trace shows every message as parsed: no shortcut then. */
+		if (r == RD_MSG && !q->trace &&
+		    qmp_simple_reply(frame, flen, id, text, len))
+			return 1;
+		if (r == RD_MSG)
+			r = qmp_parse_msg(q, frame, flen, &msg, err);
+		if (r != RD_MSG) {
+			qmp_reply_error(q, command, r, err);
+			return -1;
+		}
+		if (qmp_is_reply(q, msg, id, &fail, err))
+			break;
+		if (fail)
+			return -1;
+	}
+	*val = qmp_reply_value(q, command, msg, err);
+	json_decref(msg);
+	return *val ? 0 : -1;
 }
 
 int qmp_wait_event(struct qmp *q, int timeout_ms, struct vc_err *err)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vcpuctl/jsonstream.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/topology.h"
 
@@ -44,9 +45,21 @@ struct fast_row {
 	long thread_n;       /* N of ".../thread[N]", -1 when the path has none */
 	long cpu_index;
 	long thread_id;      /* -1 when QEMU gave none */
-	const char *qom_path; /* borrowed from the reply */
+	const char *qom_path; /* borrowed from the reply, or from buf */
 	const char *target;
 	const char *cpu_state;
+	char *buf;           /* owned: the strings when read from text */
+};
+
+/* A reply's list: a jansson array, or its text in simple JSON
+ * (jsonstream.h) with each element's bounds.  The text form spares the
+ * tree, which for thousands of vCPUs costs tens of ms and MiBs. */
+struct reply_list {
+	json_t *arr;         /* borrowed or tree; NULL when text */
+	json_t *tree;        /* owned: arr parsed from text that needed it */
+	const char **el;     /* owned: el[i], el[i + 1]... element bounds */
+	const char **el_end;
+	size_t n;
 };
 
 /* A qom-path and where it came from: sorted, these find duplicates and
@@ -121,6 +134,7 @@ static void entity_clear(struct topo_entity *e)
 {
 	free(e->type);
 	json_decref(e->props);
+	free(e->props_text);
 	free(e->qom_path);
 	free(e->alias);
 	memset(e, 0, sizeof(*e));
@@ -284,6 +298,186 @@ static bool parse_entity(json_t *row, size_t pos, struct topo_entity *e,
 	return true;
 }
 
+#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && !memcmp((k), lit, (n)))
+
+/* The simple integer v[0, end) within [min, max] into *out. */
+static bool text_int(const char *v, const char *end, long min, long max,
+		     long *out)
+{
+	long long n = 0;
+	const char *p = v + (*v == '-');
+
+	if (p == end || *p < '0' || *p > '9')
+		return false;
+	for (; p < end; p++)
+		n = n * 10 + (*p - '0');
+	if (*v == '-')
+		n = -n;
+	if (n < min || n > max)
+		return false;
+	*out = (long)n;
+	return true;
+}
+
+static char *text_dup(const char *s, size_t n)
+{
+	return strndup(s, n);
+}
+
+/* Props of the usual shape (scalars under distinct keys, ids integers in
+ * range): the ids into ids[], and the compact JSON jansson would dump
+ * into *text (new).  Returns 1, 0 when jansson must judge, -1 when out of
+ * memory. */
+static int text_props(const char *p, const char *end, long *ids, char **text)
+{
+	const char *keys[32], *key, *v, *vend;
+	size_t klens[32], klen, nk = 0, j;
+	char *buf, *o;
+	int k;
+
+	/* Compact text is never longer than the original. */
+	buf = malloc((size_t)(end - p) + 1);
+	if (!buf)
+		return -1;
+	o = buf;
+	*o++ = '{';
+	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
+		v = js_member_value(p, end, &key, &klen);
+		vend = js_skip_value(v, end);
+		if (*v == '{' || *v == '[' || nk == sizeof(keys) / sizeof(keys[0]))
+			goto fallback;
+		for (j = 0; j < nk; j++)
+			if (klens[j] == klen && !memcmp(keys[j], key, klen))
+				goto fallback;
+		keys[nk] = key;
+		klens[nk++] = klen;
+		/* Every topology key ends in "-id". */
+		for (k = 0; klen > 3 && !memcmp(key + klen - 3, "-id", 3) &&
+			    k < TOPO_NKEYS; k++)
+			if (!strncmp(key, topo_key_prop[k], klen) &&
+			    !topo_key_prop[k][klen] &&
+			    !text_int(v, vend, 0, INT32_MAX, &ids[k]))
+				goto fallback;
+		if (nk > 1)
+			*o++ = ',';
+		*o++ = '"';
+		memcpy(o, key, klen);
+		o += klen;
+		*o++ = '"';
+		*o++ = ':';
+		memcpy(o, v, (size_t)(vend - v));
+		o += vend - v;
+	}
+	*o++ = '}';
+	*o = '\0';
+	*text = buf;
+	return 1;
+fallback:
+	free(buf);
+	return 0;
+}
+
+/* parse_entity() for an entry of simple JSON text p[0, end), on the
+ * usual shape only.  Returns 1 with e filled, 0 when the entry needs
+ * jansson (e untouched), -1 when out of memory. */
+static int text_entity(const char *p, const char *end, struct topo_entity *e)
+{
+	const char *key, *v, *vend, *type = NULL, *path = NULL, *props = NULL;
+	const char *props_end = NULL;
+	long ids[TOPO_NKEYS], count = 0;
+	size_t klen, tlen = 0, plen = 0;
+	bool have_path = false;
+	char *ptext = NULL;
+	int k, r;
+
+	if (*p != '{')
+		return 0;
+	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
+		v = js_member_value(p, end, &key, &klen);
+		vend = js_skip_value(v, end);
+		if (KEY_IS(key, klen, "type")) {
+			if (type || *v != '"' || vend - v < 3)
+				return 0;
+			type = v + 1;
+			tlen = (size_t)(vend - v - 2);
+		} else if (KEY_IS(key, klen, "vcpus-count")) {
+			if (count || !text_int(v, vend, 1, TOPO_MAX_VCPUS, &count))
+				return 0;
+		} else if (KEY_IS(key, klen, "props")) {
+			if (props || *v != '{')
+				return 0;
+			props = v;
+			props_end = vend;
+		} else if (KEY_IS(key, klen, "qom-path")) {
+			if (have_path || (*v != '"' && *v != 'n'))
+				return 0;
+			have_path = true;
+			if (*v == '"') {
+				path = v + 1;
+				plen = (size_t)(vend - v - 2);
+			}
+		}
+	}
+	if (!type || !count || !props)
+		return 0;
+	for (k = 0; k < TOPO_NKEYS; k++)
+		ids[k] = -1;
+	r = text_props(props, props_end, ids, &ptext);
+	if (r <= 0)
+		return r;
+	memcpy(e->ids, ids, sizeof(ids));
+	e->vcpus_count = (int)count;
+	e->props_text = ptext;
+	e->type = text_dup(type, tlen);
+	if (!e->type)
+		return -1;
+	if (path) {
+		e->qom_path = text_dup(path, plen);
+		if (!e->qom_path)
+			return -1;
+		e->online = true;
+		e->removable = removable_path(e->qom_path);
+		e->alias = alias_of(e->qom_path);
+	}
+	return 1;
+}
+
+/* Element i of a list parsed alone (new reference; NULL when out of
+ * memory: the text passed js_simple, so jansson accepts it). */
+static json_t *list_elem_tree(const struct reply_list *l, size_t i)
+{
+	return json_loadb(l->el[i], (size_t)(l->el_end[i] - l->el[i]),
+			  JSON_DECODE_ANY, NULL);
+}
+
+static bool list_is_array(const struct reply_list *l)
+{
+	return l->arr ? json_is_array(l->arr) : true;
+}
+
+/* Entry i of query-hotpluggable-cpus into e: as parse_entity(). */
+static bool list_entity(const struct reply_list *l, size_t i,
+			struct topo_entity *e, struct vc_err *err)
+{
+	json_t *row;
+	bool ok;
+	int r;
+
+	if (l->arr)
+		return parse_entity(json_array_get(l->arr, i), i, e, err);
+	r = text_entity(l->el[i], l->el_end[i], e);
+	if (r < 0)
+		return oom(err);
+	if (r > 0)
+		return true;
+	row = list_elem_tree(l, i);
+	if (!row)
+		return oom(err);
+	ok = parse_entity(row, i, e, err);
+	json_decref(row);
+	return ok;
+}
+
 static int ent_cmp(const void *a, const void *b)
 {
 	const struct ent_slot *x = a, *y = b;
@@ -330,16 +524,17 @@ static void prefer_dup_error(int rc, const struct vc_err *dup, struct vc_err *er
 		*err = *dup;
 }
 
-static int build_entities(struct topology *t, json_t *hp, struct vc_err *err)
+static int build_entities(struct topology *t, const struct reply_list *hp,
+			  struct vc_err *err)
 {
 	struct vc_err dup = { 0 };
 	struct ent_slot *slots;
 	size_t n, i;
 	long total = 0;
 
-	if (!json_is_array(hp))
+	if (!list_is_array(hp))
 		return vc_err_set(err, VC_EXIT_CONN, Q_HOTPLUG ": reply is not a list");
-	n = json_array_size(hp);
+	n = hp->n;
 	if (n == 0)
 		return vc_err_set(err, VC_EXIT_CONN,
 				  Q_HOTPLUG ": empty list (the machine type does not support CPU hotplug?)");
@@ -353,7 +548,7 @@ static int build_entities(struct topology *t, json_t *hp, struct vc_err *err)
 	}
 	for (i = 0; i < n; i++) {
 		slots[i].reply_pos = i;
-		if (!parse_entity(json_array_get(hp, i), i, &slots[i].e, err))
+		if (!list_entity(hp, i, &slots[i].e, err))
 			goto fail_at;
 		total += slots[i].e.vcpus_count;
 		if (total > TOPO_MAX_VCPUS) {
@@ -489,6 +684,143 @@ static bool parse_fast_row(const struct path_ref *idx, size_t n_idx,
 	return true;
 }
 
+/* Copy the row's strings into r->buf, for rows read from text: nothing
+ * then borrows from a tree freed after the row is read. */
+static bool own_row_strings(struct fast_row *r, const char *path, size_t plen,
+			    const char *target, size_t tlen,
+			    const char *state, size_t slen)
+{
+	char *o;
+
+	r->buf = malloc(plen + tlen + slen + 3);
+	if (!r->buf)
+		return false;
+	o = r->buf;
+	memcpy(o, path, plen);
+	o[plen] = '\0';
+	r->qom_path = o;
+	o += plen + 1;
+	r->target = NULL;
+	if (target) {
+		memcpy(o, target, tlen);
+		o[tlen] = '\0';
+		r->target = o;
+		o += tlen + 1;
+	}
+	r->cpu_state = NULL;
+	if (state) {
+		memcpy(o, state, slen);
+		o[slen] = '\0';
+		r->cpu_state = o;
+	}
+	return true;
+}
+
+static const char *text_opt_string(const char *v, const char *vend,
+				   size_t *len, bool *ok)
+{
+	*len = 0;
+	if (*v == 'n')
+		return NULL;
+	if (*v != '"') {
+		*ok = false;
+		return NULL;
+	}
+	*len = (size_t)(vend - v - 2);
+	return v + 1;
+}
+
+/* parse_fast_row() for an entry of simple JSON text p[0, end), on the
+ * usual shape only.  Returns 1 with r filled, 0 when the entry needs
+ * jansson (r untouched), -1 when out of memory. */
+static int text_fast_row(const struct path_ref *idx, size_t n_idx,
+			 const char *p, const char *end, struct fast_row *r)
+{
+	const char *key, *v, *vend, *path = NULL, *target = NULL, *state = NULL;
+	size_t klen, plen = 0, tlen = 0, slen = 0;
+	long cpu_index = -1, thread_id = -1, ent;
+	unsigned seen = 0, bit;
+	bool ok = true;
+
+	if (*p != '{')
+		return 0;
+	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
+		v = js_member_value(p, end, &key, &klen);
+		vend = js_skip_value(v, end);
+		if (KEY_IS(key, klen, "qom-path")) {
+			bit = 1;
+			path = *v == '"' ? v + 1 : NULL;
+			plen = (size_t)(vend - v - 2);
+			ok = ok && path;
+		} else if (KEY_IS(key, klen, "cpu-index")) {
+			bit = 2;
+			ok = ok && text_int(v, vend, 0, INT32_MAX, &cpu_index);
+		} else if (KEY_IS(key, klen, "thread-id")) {
+			bit = 4;
+			ok = ok && text_int(v, vend, 1, INT32_MAX, &thread_id);
+		} else if (KEY_IS(key, klen, "target")) {
+			bit = 8;
+			target = text_opt_string(v, vend, &tlen, &ok);
+		} else if (KEY_IS(key, klen, "cpu-state")) {
+			bit = 16;
+			state = text_opt_string(v, vend, &slen, &ok);
+		} else if (KEY_IS(key, klen, "props")) {
+			bit = 32;
+			ok = ok && *v == '{';
+		} else {
+			continue;
+		}
+		if (!ok || (seen & bit))
+			return 0;
+		seen |= bit;
+	}
+	if (!path || cpu_index < 0)
+		return 0;
+	if (!own_row_strings(r, path, plen, target, tlen, state, slen))
+		return -1;
+	ent = entity_of_path(idx, n_idx, r->qom_path);
+	if (ent < 0) {
+		free(r->buf);
+		r->buf = NULL;
+		return 0;
+	}
+	r->entity = (size_t)ent;
+	r->cpu_index = cpu_index;
+	r->thread_id = thread_id;
+	r->thread_n = thread_suffix(r->qom_path);
+	return 1;
+}
+
+/* Entry i of query-cpus-fast into r: as parse_fast_row(). */
+static bool list_fast_row(const struct reply_list *l, size_t i,
+			  const struct path_ref *idx, size_t n_idx,
+			  struct fast_row *r, struct vc_err *err)
+{
+	json_t *row;
+	bool ok;
+	int rc;
+
+	if (l->arr)
+		return parse_fast_row(idx, n_idx, json_array_get(l->arr, i), i,
+				      r, err);
+	rc = text_fast_row(idx, n_idx, l->el[i], l->el_end[i], r);
+	if (rc < 0)
+		return oom(err);
+	if (rc > 0)
+		return true;
+	row = list_elem_tree(l, i);
+	if (!row)
+		return oom(err);
+	ok = parse_fast_row(idx, n_idx, row, i, r, err);
+	if (ok && !own_row_strings(r, r->qom_path, strlen(r->qom_path),
+				   r->target, r->target ? strlen(r->target) : 0,
+				   r->cpu_state,
+				   r->cpu_state ? strlen(r->cpu_state) : 0))
+		ok = oom(err);
+	json_decref(row);
+	return ok;
+}
+
 static int fast_cmp(const void *a, const void *b)
 {
 	const struct fast_row *x = a, *y = b;
@@ -536,7 +868,8 @@ static int check_fast_paths(const struct fast_row *rows, size_t n,
 	return rc;
 }
 
-static int merge_fast(struct topology *t, json_t *cf, struct vc_err *err)
+static int merge_fast(struct topology *t, const struct reply_list *cf,
+		      struct vc_err *err)
 {
 	struct vc_err dup = { 0 };
 	struct path_ref *idx = NULL;
@@ -545,9 +878,9 @@ static int merge_fast(struct topology *t, json_t *cf, struct vc_err *err)
 	const struct topo_entity *e;
 	int rc = -1;
 
-	if (!json_is_array(cf))
+	if (!list_is_array(cf))
 		return vc_err_set(err, VC_EXIT_CONN, Q_FAST ": reply is not a list");
-	n = json_array_size(cf);
+	n = cf->n;
 	if (n > (size_t)t->max)
 		return vc_err_set(err, VC_EXIT_CONN,
 				  Q_FAST ": %zu vCPUs listed, but " Q_HOTPLUG
@@ -559,8 +892,7 @@ static int merge_fast(struct topology *t, json_t *cf, struct vc_err *err)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (!parse_fast_row(idx, n_idx, json_array_get(cf, i), i,
-				    &rows[i], err)) {
+		if (!list_fast_row(cf, i, idx, n_idx, &rows[i], err)) {
 			prefer_dup_error(check_fast_paths(rows, i, &dup), &dup, err);
 			goto out;
 		}
@@ -594,6 +926,8 @@ static int merge_fast(struct topology *t, json_t *cf, struct vc_err *err)
 	rc = 0;
 out:
 	free(idx);
+	for (i = 0; rows && i < n; i++)
+		free(rows[i].buf);
 	free(rows);
 	return rc;
 }
@@ -700,9 +1034,63 @@ static void assume_plugged_online(struct topology *t)
 	}
 }
 
+static void list_of_tree(struct reply_list *l, json_t *arr)
+{
+	memset(l, 0, sizeof(*l));
+	l->arr = arr;
+	l->n = json_is_array(arr) ? json_array_size(arr) : 0;
+}
+
+/* A list from reply text.  Simple JSON is split into elements, each read
+ * from the text later; anything else is parsed into a tree here.  Returns
+ * 0, or -1 with err set when the text is not JSON or out of memory. */
+static int list_of_text(struct reply_list *l, const char *text, size_t len,
+			const char *query, struct vc_err *err)
+{
+	const char *end = text + len, *p, *vend;
+	json_error_t jerr;
+	size_t n = 0;
+
+	memset(l, 0, sizeof(*l));
+	p = js_skip_ws(text, end);
+	if (!js_simple(text, len) || *p != '[') {
+		l->tree = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+		if (!l->tree)
+			return vc_err_set(err, VC_EXIT_CONN,
+					  "%s: malformed JSON: %s", query, jerr.text);
+		list_of_tree(l, l->tree);
+		l->tree = l->arr;
+		return 0;
+	}
+	for (p++; (p = js_next_member(p, end, &vend)); p = js_skip_value(p, end))
+		n++;
+	l->n = n;
+	/* Longer lists are refused by their count alone. */
+	if (n > TOPO_MAX_VCPUS)
+		return 0;
+	l->el = malloc(2 * (n ? n : 1) * sizeof(*l->el));
+	if (!l->el)
+		return oom(err), -1;
+	l->el_end = l->el + n;
+	n = 0;
+	p = js_skip_ws(text, end);
+	for (p++; (p = js_next_member(p, end, &vend)); p = l->el_end[n++]) {
+		l->el[n] = p;
+		l->el_end[n] = js_skip_value(p, end);
+	}
+	return 0;
+}
+
+static void list_free(struct reply_list *l)
+{
+	json_decref(l->tree);
+	free(l->el);
+	memset(l, 0, sizeof(*l));
+}
+
 /* The entities and every possible vCPU, offline until cpus-fast says
  * otherwise.  On failure t is freed. */
-static int build_skeleton(struct topology *t, json_t *hotpluggable,
+static int build_skeleton(struct topology *t, const struct reply_list *hotpluggable,
 			  struct vc_err *err)
 {
 	size_t i;
@@ -734,7 +1122,7 @@ fail:
 }
 
 /* Merge query-cpus-fast into a skeleton.  On failure t is freed. */
-static int add_cpus_fast(struct topology *t, json_t *cpus_fast,
+static int add_cpus_fast(struct topology *t, const struct reply_list *cpus_fast,
 			 pid_t qemu_pid, struct vc_err *err)
 {
 	if (merge_fast(t, cpus_fast, err) || check_threads(t, qemu_pid, err)) {
@@ -747,37 +1135,89 @@ static int add_cpus_fast(struct topology *t, json_t *cpus_fast,
 int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
 	       pid_t qemu_pid, struct vc_err *err)
 {
-	if (build_skeleton(t, hotpluggable, err))
+	struct reply_list hp, cf;
+
+	list_of_tree(&hp, hotpluggable);
+	if (build_skeleton(t, &hp, err))
 		return -1;
 	if (!cpus_fast) {
 		assume_plugged_online(t);
 		return 0;
 	}
-	return add_cpus_fast(t, cpus_fast, qemu_pid, err);
+	list_of_tree(&cf, cpus_fast);
+	return add_cpus_fast(t, &cf, qemu_pid, err);
 }
 
-/* One reply parsed at a time: with thousands of vCPUs each reply's tree
- * takes MiBs, and the first is not needed once its entities are built. */
-int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
+int topo_build_text(struct topology *t, const char *hotpluggable,
+		    size_t hp_len, const char *cpus_fast, size_t cf_len,
+		    pid_t qemu_pid, struct vc_err *err)
 {
-	json_t *hp, *cf;
+	struct reply_list hp, cf;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	hp = qmp_call(q, Q_HOTPLUG, NULL, err);
-	if (!hp)
+	if (list_of_text(&hp, hotpluggable, hp_len, Q_HOTPLUG, err))
 		return -1;
-	rc = build_skeleton(t, hp, err);
-	json_decref(hp);
+	rc = build_skeleton(t, &hp, err);
+	list_free(&hp);
 	if (rc)
 		return -1;
-	cf = qmp_call(q, Q_FAST, NULL, err);
-	if (!cf) {
+	if (!cpus_fast) {
+		assume_plugged_online(t);
+		return 0;
+	}
+	if (list_of_text(&cf, cpus_fast, cf_len, Q_FAST, err)) {
 		topo_free(t);
 		return -1;
 	}
-	rc = add_cpus_fast(t, cf, qmp_peer_pid(q), err);
-	json_decref(cf);
+	rc = add_cpus_fast(t, &cf, qemu_pid, err);
+	list_free(&cf);
+	return rc;
+}
+
+/* Run query on q into l: from the reply's text when it is simple (the
+ * usual case), else from its tree.  Returns 0 or -1 with err set. */
+static int query_list(struct qmp *q, const char *query, struct reply_list *l,
+		      struct vc_err *err)
+{
+	const char *text;
+	json_t *val;
+	size_t len;
+	int r;
+
+	r = qmp_call_text(q, query, NULL, &text, &len, &val, err);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return list_of_text(l, text, len, query, err);
+	list_of_tree(l, val);
+	l->tree = val;
+	return 0;
+}
+
+/* One reply read at a time, each from its text (see topo_build_text):
+ * with thousands of vCPUs a reply's tree takes tens of ms and MiBs, and
+ * the first is not needed once its entities are built.  The text lives in
+ * q's buffer only until the next call, so each is consumed before the
+ * next query. */
+int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
+{
+	struct reply_list l;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (query_list(q, Q_HOTPLUG, &l, err))
+		return -1;
+	rc = build_skeleton(t, &l, err);
+	list_free(&l);
+	if (rc)
+		return -1;
+	if (query_list(q, Q_FAST, &l, err)) {
+		topo_free(t);
+		return -1;
+	}
+	rc = add_cpus_fast(t, &l, qmp_peer_pid(q), err);
+	list_free(&l);
 	return rc;
 }
 
@@ -794,6 +1234,15 @@ int topo_query_hotpluggable(struct qmp *q, struct topology *t,
 	rc = topo_build(t, hp, NULL, qmp_peer_pid(q), err);
 	json_decref(hp);
 	return rc;
+}
+
+json_t *topo_entity_props(const struct topo_entity *e)
+{
+	if (e->props)
+		return json_deep_copy(e->props);
+	if (e->props_text)
+		return json_loads(e->props_text, 0, NULL);
+	return NULL;
 }
 
 const struct topo_entity *topo_find_alias(const struct topology *t,
@@ -879,7 +1328,8 @@ static json_t *vcpu_to_json(const struct topology *t, const struct topo_vcpu *v)
 			    str_or_null(e->online ? topo_entity_device_id(e) : NULL));
 	json_object_set_new(o, "qom_path", str_or_null(v->qom_path));
 	json_object_set_new(o, "type", json_string(e->type));
-	json_object_set_new(o, "props", json_incref(e->props));
+	json_object_set_new(o, "props", e->props ? json_incref(e->props) :
+			    topo_entity_props(e));
 	json_object_set_new(o, "topology", topo);
 	json_object_set_new(o, "node", int_or_null(e->ids[TOPO_NODE]));
 	json_object_set_new(o, "cpu_index", int_or_null(v->cpu_index));

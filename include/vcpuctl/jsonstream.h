@@ -11,6 +11,7 @@
 #ifndef VCPUCTL_JSONSTREAM_H
 #define VCPUCTL_JSONSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -49,6 +50,49 @@ int js_feed(struct jstream *js, const void *data, size_t n, struct vc_err *err);
  * too deep, top-level value not an object).  After -1 the stream is
  * unusable. */
 int js_next(struct jstream *js, json_t **out, struct vc_err *err);
+
+/* Like js_next, but the message is not parsed: *text (borrowed from js,
+ * valid until the next js_feed or js_reset) and *len are its verbatim
+ * bytes.  Same returns; -1 only for framing errors.  For replies so big
+ * that a jansson tree of them costs more than the work done on them. */
+int js_next_frame(struct jstream *js, const char **text, size_t *len,
+		  struct vc_err *err);
+
+/* Parse one framed message as js_next does, with its errors ("malformed
+ * JSON: ...", "top-level JSON value is not an object").  Returns 1 with
+ * *out a new reference, or -1 with err set. */
+int js_parse_frame(const char *text, size_t len, json_t **out,
+		   struct vc_err *err);
+
+/* "Simple" JSON: a subset of what jansson accepts, chosen so that a
+ * scanner can read values straight from the text and copy them to output
+ * with the bytes jansson's compact dump would write.  Strings hold only
+ * printable ASCII without '"' or '\' (so no escapes), numbers are integers
+ * of at most 18 digits without "-0" (so they fit json_int_t), nesting is at
+ * most JS_MAX_DEPTH.  Text outside the subset is not wrong, it only needs
+ * jansson: callers fall back to it.
+ *
+ * js_simple() tells whether text[0, len) is one such value, with optional
+ * whitespace around it.  The walkers below assume text that passed it. */
+bool js_simple(const char *text, size_t len);
+
+/* The first byte at or after p that is not JSON whitespace. */
+const char *js_skip_ws(const char *p, const char *end);
+
+/* The byte just past the value starting at p (which is not whitespace). */
+const char *js_skip_value(const char *p, const char *end);
+
+/* Step through a container: given p just inside '[' or '{' or just after
+ * a value, skip to the next member.  Returns the member's first byte (for
+ * an object: its key's opening quote), or NULL at the closing bracket;
+ * *end_out then points past it. */
+const char *js_next_member(const char *p, const char *end,
+			   const char **end_out);
+
+/* The value of an object member whose key starts at p: the first byte of
+ * the value after the ':'.  *key and *klen are the key's bytes, unquoted. */
+const char *js_member_value(const char *p, const char *end,
+			    const char **key, size_t *klen);
 
 /* Drop everything buffered (used after guest-sync to discard stale
  * replies). */

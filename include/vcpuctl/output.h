@@ -1,5 +1,5 @@
-/* output.h - how results look on a terminal: aligned text tables, and the
- * table of "vcpuctl show".
+/* output.h - how results look on a terminal: aligned text tables, the
+ * table of "vcpuctl show", and its --json document written as a stream.
  *
  * The one place below cmd_*.c that writes to a stream; it is given the
  * FILE to write to, so tests can render into memory (open_memstream).
@@ -52,6 +52,19 @@ int out_topology_table(const struct topology *t, FILE *f);
  * info[0..t->n_vcpus-1] (borrowed; "-" where a field is NULL). */
 int out_topology_table_tuning(const struct topology *t,
 			      const struct tune_thread_info *info, FILE *f);
+
+/* The document of "vcpuctl show --json" (topo_to_json()'s model with
+ * "qemu": {"version", "package"} in front and each vCPU's "affinity",
+ * "sched" and "cgroup" from info[0..t->n_vcpus-1] at its end) and a
+ * newline, written as it is made: the same bytes as building it with
+ * jansson and json_dumpf(JSON_COMPACT | JSON_ENSURE_ASCII), without a
+ * tree of the whole document (tens of MiB at 8192 vCPUs).  version and
+ * package may be NULL (""); info may be NULL (no such members).  Returns
+ * 0, or -1 on out of memory or a write error (output may then be cut
+ * short). */
+int out_show_json(const struct topology *t, const char *version,
+		  const char *package, const struct tune_thread_info *info,
+		  FILE *f);
 
 /* "online 4 of 8 vCPUs, 3 removable" (no newline), into buf. */
 void out_topology_summary(const struct topology *t, char *buf, size_t size);

@@ -52,6 +52,16 @@ pid_t qmp_peer_pid(const struct qmp *q);
 json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
 		 struct vc_err *err);
 
+/* qmp_call for replies too big to afford a jansson tree (thousands of
+ * vCPUs).  When the reply is simple JSON (jsonstream.h) holding just
+ * "return" and our "id", returns 1 with *text, *len the verbatim text of
+ * the "return" value: borrowed, valid until the next call on q.  Otherwise
+ * returns 0 with *val a new reference, exactly what qmp_call would have
+ * returned, or -1 with err set exactly as qmp_call sets it. */
+int qmp_call_text(struct qmp *q, const char *command, json_t *args,
+		  const char **text, size_t *len, json_t **val,
+		  struct vc_err *err);
+
 /* Class of the last QMP error reply ("GenericError", "DeviceNotFound"...),
  * or "" when the last call did not fail that way (borrowed). */
 const char *qmp_last_error_class(const struct qmp *q);

@@ -41,6 +41,9 @@ extern const char *const topo_key_name[TOPO_NKEYS];
 struct topo_entity {
 	char *type;          /* QOM type, sent as "driver" to device_add */
 	json_t *props;       /* owned reference; every prop verbatim */
+	char *props_text;    /* or (owned, props then NULL): the same as
+	                        compact JSON, when built from reply text;
+	                        use topo_entity_props() for a json_t */
 	long ids[TOPO_NKEYS];/* -1 where QEMU reports no such prop */
 	int vcpus_count;     /* >= 1 */
 	char *qom_path;      /* NULL when not plugged */
@@ -87,6 +90,17 @@ struct topology {
 int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
 	       pid_t qemu_pid, struct vc_err *err);
 
+/* topo_build() from the replies' "return" values as JSON text (borrowed;
+ * cpus_fast may be NULL), for replies of thousands of vCPUs: entries of
+ * the usual shape are read straight from the text, without a jansson
+ * tree, and keep their props as text (props_text).  Any other entry is
+ * parsed with jansson and checked as topo_build() checks it, so results
+ * and error messages are the same.  Text that is not JSON fails with
+ * "query-hotpluggable-cpus: malformed JSON: ...". */
+int topo_build_text(struct topology *t, const char *hotpluggable,
+		    size_t hp_len, const char *cpus_fast, size_t cf_len,
+		    pid_t qemu_pid, struct vc_err *err);
+
 /* Run both queries on q and build.  Two round trips. */
 int topo_query(struct qmp *q, struct topology *t, struct vc_err *err);
 
@@ -95,6 +109,11 @@ int topo_query_hotpluggable(struct qmp *q, struct topology *t,
 			    struct vc_err *err);
 
 void topo_free(struct topology *t);
+
+/* The entity's props as a new reference to a fresh object the caller may
+ * change (device_add arguments), or NULL when it has none or out of
+ * memory. */
+json_t *topo_entity_props(const struct topo_entity *e);
 
 /* Entity with this alias (device id) or qom-path, or NULL. */
 const struct topo_entity *topo_find_alias(const struct topology *t,

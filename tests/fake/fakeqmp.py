@@ -44,6 +44,10 @@ OST_EJECT_IN_PROGRESS = 132
 
 ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 
+# Replies serialised once per VM state: with thousands of vCPUs, encoding
+# them on every call would dominate what the benchmark measures.
+CACHED_REPLIES = ("query-hotpluggable-cpus", "query-cpus-fast")
+
 
 class ScenarioError(Exception):
     pass
@@ -97,7 +101,9 @@ def synthetic_topology(spec):
     threads = int(spec.get("threads", 1))
     count = int(spec.get("vcpus_count", 1))
     online = int(spec.get("online", 1))
-    tid_base = int(spec.get("thread_id_base", 10000))
+    # Above Linux's largest pid_max (2^22): no host task can have these
+    # ids, so they never collide with the fake's own pid or a real thread.
+    tid_base = int(spec.get("thread_id_base", 4200000))
     possible = []
     if count == 1:
         ctype = spec.get("type", "qemu64-x86_64-cpu")
@@ -222,6 +228,9 @@ class Scenario:
         self.pad = dict(s.get("pad_reply_bytes", {}))
         self.flood = as_list(s.get("event_flood"))
         self.greeting_raw = s.get("greeting_raw")
+        self.hangup = s.get("hangup")
+        if self.hangup not in (None, "on-connect", "after-greeting"):
+            raise ScenarioError("hangup: on-connect or after-greeting")
         self.garbage = s.get("garbage_after_greeting")
         self.name = s.get("name", "fakevm")
         self.uuid = s.get("uuid", "4b6fb2a3-0c9e-4a3e-9d55-6b5b4f1e2a10")
@@ -244,6 +253,11 @@ class VM:
         # Slots number possible CPUs lowest first; QEMU lists them reversed.
         self.ents = [Entity(row, n - 1 - i) for i, row in enumerate(scen.hot)]
         self.cpus = scen.cpus
+        # Bumped whenever a CPU is plugged or removed: the two queries'
+        # answers (and their cached text) depend on nothing else.
+        self.version = 0
+        self.rows = None
+        self.rows_version = -1
         self.running = True
         self.anon = 0
         for e in self.ents:
@@ -286,7 +300,10 @@ class VM:
     # -- queries
 
     def q_hotpluggable(self, args):
-        return [e.row() for e in self.ents]
+        if self.rows_version != self.version:
+            self.rows = [e.row() for e in self.ents]
+            self.rows_version = self.version
+        return self.rows
 
     def q_cpus_fast(self, args):
         return self.cpus
@@ -405,6 +422,7 @@ class VM:
         ent.unplug = None
         ent.ost = (0, 0)
         self.plug_vcpus(ent)
+        self.version += 1
         if ent.is_x86():
             self.server.after_reply(
                 lambda: self.ost_event(ent, OST_INSERT, OST_SUCCESS))
@@ -508,6 +526,7 @@ class VM:
         e.alias = None
         e.unplug = None
         e.gen += 1
+        self.version += 1
         dev = {"device": alias} if alias else {}
         mode = self.s.deleted_event
         if mode in ("lapic", "both"):
@@ -604,6 +623,7 @@ class Server:
         self.log = open(args.log, "a", encoding="utf-8") if args.log else None
         self.exit_after_close = False
         self.crashed = False    # a scripted QEMU death leaves the socket
+        self.text_cache = {}    # command -> (VM version, "return" text)
 
     # -- helpers used by the VM
 
@@ -639,6 +659,9 @@ class Server:
     # -- connection lifecycle
 
     def greet(self):
+        if self.s.hangup == "on-connect":
+            self.client.closing = True
+            return
         if self.s.greeting_raw is not None:
             self.send_raw(self.s.greeting_raw)
         elif self.s.greeting:
@@ -648,6 +671,8 @@ class Server:
                 "package": "fakeqmp"}, "capabilities": ["oob"]}})
         if self.s.garbage is not None:
             self.send_raw(self.s.garbage)
+        if self.s.hangup == "after-greeting":
+            self.client.closing = True
 
     def drop_client(self):
         c = self.client
@@ -748,6 +773,9 @@ class Server:
         if name in self.s.raw:
             text = self.s.raw[name].replace("{id}", json.dumps(rid))
             data = text.encode("utf-8")
+        elif name in CACHED_REPLIES and "return" in reply and \
+                name not in self.s.pad:
+            data = self.cached_reply(name, reply)
         else:
             if name in self.s.pad and "return" in reply:
                 self.pad_reply(reply, int(self.s.pad[name]))
@@ -776,6 +804,20 @@ class Server:
                                    "reason": "host-qmp-quit"})
             self.exit_after_close = True
             self.client.closing = True
+
+    def cached_reply(self, name, reply):
+        """The bytes json.dumps(reply) would give, the "return" part
+        encoded once per VM version."""
+        hit = self.text_cache.get(name)
+        if hit is None or hit[0] != self.vm.version:
+            hit = (self.vm.version, json.dumps(reply["return"]))
+            self.text_cache[name] = hit
+        parts = ['{"return": ', hit[1]]
+        for k, v in reply.items():
+            if k != "return":
+                parts.append(", %s: %s" % (json.dumps(k), json.dumps(v)))
+        parts.append("}\r\n")
+        return "".join(parts).encode("utf-8")
 
     def close_client(self, rule):
         self.client.closing = True

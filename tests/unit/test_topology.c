@@ -1031,6 +1031,313 @@ static void test_show_table(void **state)
 	topo_free(&t);
 }
 
+
+static void build_text_json(json_t *hp, json_t *cf, struct topology *t)
+{
+	struct vc_err err = { 0 };
+
+	if (topo_build(t, hp, cf, 0, &err)) {
+		print_error("topo_build: %s\n", err.msg);
+		fail();
+	}
+}
+
+/* ---- the text path (topo_build_text) and the streamed --json ------------ */
+
+/* What "vcpuctl show --json" printed when it built the document with
+ * jansson: the reference out_show_json() must match byte for byte. */
+static char *jansson_show_json(const struct topology *t, const char *version,
+			       const char *package,
+			       const struct tune_thread_info *info)
+{
+	json_t *doc, *model, *row;
+	char *text, *line;
+	size_t i;
+
+	model = topo_to_json(t);
+	assert_non_null(model);
+	json_array_foreach(json_object_get(model, "vcpus"), i, row) {
+		if (!info)
+			break;
+		json_object_set_new(row, "affinity", info[i].affinity ?
+				    json_string(info[i].affinity) : json_null());
+		json_object_set_new(row, "sched", info[i].sched ?
+				    json_string(info[i].sched) : json_null());
+		json_object_set_new(row, "cgroup", info[i].cgroup ?
+				    json_string(info[i].cgroup) : json_null());
+	}
+	doc = json_pack("{s:{s:s,s:s}}", "qemu", "version", version,
+			"package", package);
+	assert_non_null(doc);
+	assert_int_equal(json_object_update(doc, model), 0);
+	text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
+	assert_non_null(text);
+	assert_true(asprintf(&line, "%s\n", text) > 0);
+	free(text);
+	json_decref(model);
+	json_decref(doc);
+	return line;
+}
+
+static char *streamed_show_json(const struct topology *t, const char *version,
+				const char *package,
+				const struct tune_thread_info *info)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(out_show_json(t, version, package, info, f), 0);
+	fclose(f);
+	return buf;
+}
+
+static void assert_same_text(const char *what, const char *got,
+			     const char *want)
+{
+	size_t i;
+
+	if (!strcmp(got, want))
+		return;
+	for (i = 0; got[i] && got[i] == want[i]; i++)
+		;
+	print_error("%s: differs at byte %zu:\n got  ...%.80s\n want ...%.80s\n",
+		    what, i, got + (i > 20 ? i - 20 : 0),
+		    want + (i > 20 ? i - 20 : 0));
+	fail();
+}
+
+/* Both builds of one pair of replies agree, the text one holds props as
+ * text where the entry was of the usual shape, and the streamed document
+ * is jansson's to the byte.  Returns how many entities kept text props. */
+static size_t check_text_build(const char *what, json_t *hp, json_t *cf,
+			       size_t hp_flags, pid_t pid)
+{
+	struct topology a, b;
+	struct vc_err err = { 0 };
+	char *hp_text, *cf_text, *want, *got;
+	json_t *ja, *jb;
+	size_t i, n_text = 0;
+
+	hp_text = json_dumps(hp, hp_flags | JSON_ENCODE_ANY);
+	cf_text = cf ? json_dumps(cf, JSON_ENCODE_ANY) : NULL;
+	assert_non_null(hp_text);
+	if (topo_build(&a, hp, cf, pid, &err)) {
+		print_error("%s: topo_build: %s\n", what, err.msg);
+		fail();
+	}
+	if (topo_build_text(&b, hp_text, strlen(hp_text), cf_text,
+			    cf_text ? strlen(cf_text) : 0, pid, &err)) {
+		print_error("%s: topo_build_text: %s\n", what, err.msg);
+		fail();
+	}
+	ja = topo_to_json(&a);
+	jb = topo_to_json(&b);
+	if (!json_equal(ja, jb)) {
+		print_error("%s: the text build differs from the tree build\n", what);
+		fail();
+	}
+	for (i = 0; i < b.n_ents; i++) {
+		/* Exactly one form of props. */
+		assert_true(!b.ents[i].props != !b.ents[i].props_text);
+		n_text += b.ents[i].props_text != NULL;
+	}
+	want = jansson_show_json(&a, "10.0.2", "pkg", NULL);
+	got = streamed_show_json(&b, "10.0.2", "pkg", NULL);
+	assert_same_text(what, got, want);
+	free(got);
+	got = streamed_show_json(&a, "10.0.2", "pkg", NULL);
+	assert_same_text(what, got, want);
+	free(got);
+	free(want);
+	json_decref(ja);
+	json_decref(jb);
+	topo_free(&a);
+	topo_free(&b);
+	free(hp_text);
+	free(cf_text);
+	return n_text;
+}
+
+static void test_text_captures(void **state)
+{
+	static const char *const names[] = {
+		"x86-dies", "x86-node-full", "x86-basic-pluggable",
+		"x86-full-fast", "ppc64-basic", "ppc64-hotplug-1",
+		"ppc64-hotplug-2", "ppc64-hotplug-4", "ppc64-no-threads",
+		"s390-fast", "aarch64-clusters",
+	};
+	char hp_name[256], cf_name[256];
+	json_t *hp, *cf;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(hp_name, sizeof(hp_name), PREFIX "%s-hotplug.json", names[i]);
+		snprintf(cf_name, sizeof(cf_name), PREFIX "%s-cpus.json", names[i]);
+		hp = load_return(hp_name);
+		cf = load_return(cf_name);
+		/* QEMU's own spacing, and pretty=on's newlines. */
+		assert_true(check_text_build(names[i], hp, cf, 0, 0) > 0);
+		assert_true(check_text_build(names[i], hp, cf, JSON_INDENT(2), 0) > 0);
+		assert_true(check_text_build(names[i], hp, NULL, 0, 0) > 0);
+		json_decref(hp);
+		json_decref(cf);
+	}
+}
+
+/* Replies outside simple JSON (escapes, non-ASCII, reals, "-0") are read
+ * by jansson whole; entries of simple JSON but not the usual shape
+ * (duplicate or nested props, duplicate members) by jansson one by one.
+ * The result is the tree build's either way. */
+static void test_text_fallbacks(void **state)
+{
+	static const char odd_text[] =
+		"[{\"props\": {\"core-id\": 0, \"x\": 1.5}, \"vcpus-count\": 1,"
+		"  \"type\": \"t\", \"qom-path\": \"/machine/unattached/device[0]\"},"
+		" {\"props\": {\"core-id\": 4}, \"vcpus-count\": 1, \"type\": \"caf\\u00e9\"},"
+		" {\"props\": {\"core-id\": 5, \"s\": \"a\\/b\"}, \"vcpus-count\": 1, \"type\": \"t\","
+		"  \"qom-path\": \"/machine/peripheral/v\\u0035\"},"
+		" {\"props\": {\"core-id\": 6, \"z\": -0}, \"vcpus-count\": 1, \"type\": \"t\"}]";
+	static const char odd_cf[] =
+		"[{\"qom-path\": \"/machine/unattached/device[0]\", \"cpu-index\": 0,"
+		"  \"thread-id\": 10, \"target\": \"x86_64\", \"props\": {\"core-id\": 0}},"
+		" {\"qom-path\": \"/machine/peripheral/v5\", \"cpu-index\": 5,"
+		"  \"thread-id\": 15, \"target\": \"x86\\u005f64\", \"cpu-state\": \"\\u00e9\"}]";
+	static const char simple_text[] =
+		"[{\"props\": {\"core-id\": 1, \"core-id\": 2}, \"vcpus-count\": 1, \"type\": \"t\"},"
+		" {\"props\": {\"core-id\": 3, \"n\": {\"a\": 1}}, \"vcpus-count\": 1, \"type\": \"t\","
+		"  \"qom-path\": \"/machine/peripheral/v3\"},"
+		" {\"props\": {\"core-id\": 7}, \"vcpus-count\": 1, \"type\": \"t\", \"type\": \"u\"},"
+		" {\"props\": {\"core-id\": 8, \"b\": true, \"c\": null, \"d\": \"x y\"},"
+		"  \"vcpus-count\": 1, \"type\": \"t\", \"qom-path\": null}]";
+	static const char simple_cf[] =
+		"[{\"qom-path\": \"/machine/peripheral/v3\", \"cpu-index\": 3,"
+		"  \"cpu-index\": 4, \"thread-id\": 13}]";
+	json_t *hp = json_loads(odd_text, 0, NULL), *cf = json_loads(odd_cf, 0, NULL);
+	struct topology a, b;
+	struct vc_err err = { 0 };
+	json_t *ja, *jb;
+	char *want, *got;
+	size_t i, n_text = 0;
+
+	(void)state;
+	assert_non_null(hp);
+	assert_non_null(cf);
+	assert_int_equal(check_text_build("odd", hp, cf, 0, 0), 0);
+	json_decref(hp);
+	json_decref(cf);
+
+	hp = json_loads(simple_text, 0, NULL);
+	cf = json_loads(simple_cf, 0, NULL);
+	assert_non_null(hp);
+	assert_non_null(cf);
+	assert_int_equal(topo_build(&a, hp, cf, 0, &err), 0);
+	assert_int_equal(topo_build_text(&b, simple_text, strlen(simple_text),
+					 simple_cf, strlen(simple_cf), 0, &err), 0);
+	ja = topo_to_json(&a);
+	jb = topo_to_json(&b);
+	assert_true(json_equal(ja, jb));
+	for (i = 0; i < b.n_ents; i++)
+		n_text += b.ents[i].props_text != NULL;
+	/* Only the last entry is of the usual shape. */
+	assert_int_equal(n_text, 1);
+	assert_string_equal(b.ents[3].props_text,
+			    "{\"core-id\":8,\"b\":true,\"c\":null,\"d\":\"x y\"}");
+	/* jansson keeps the last of duplicate members. */
+	assert_int_equal(b.vcpus[1].cpu_index, 4);
+	assert_string_equal(b.ents[2].type, "u");
+	want = jansson_show_json(&a, "1", "p", NULL);
+	got = streamed_show_json(&b, "1", "p", NULL);
+	assert_same_text("simple", got, want);
+	free(want);
+	free(got);
+	json_decref(ja);
+	json_decref(jb);
+	topo_free(&a);
+	topo_free(&b);
+	json_decref(hp);
+	json_decref(cf);
+}
+
+/* Every malformed reply fails the text build with the tree build's
+ * message, whether the entry is read from the text or by jansson. */
+static void test_bad_replies_text(void **state)
+{
+	struct topology t;
+	struct vc_err err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(topo_build_text(&t, bad_cases[i].hp,
+						 strlen(bad_cases[i].hp),
+						 bad_cases[i].cf,
+						 strlen(bad_cases[i].cf), 0,
+						 &err), -1);
+		assert_int_equal(err.code, VC_EXIT_CONN);
+		if (strcmp(err.msg, bad_cases[i].msg)) {
+			print_error("case %zu:\n got  %s\n want %s\n", i, err.msg,
+				    bad_cases[i].msg);
+			fail();
+		}
+		assert_null(t.ents);
+		assert_null(t.vcpus);
+		assert_int_equal(t.n_ents, 0);
+	}
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(topo_build_text(&t, "[{", 2, NULL, 0, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "query-hotpluggable-cpus: malformed JSON: "));
+}
+
+/* A big synthetic topology (the usual shape throughout) and host-thread
+ * fields that jansson must escape or refuses: still jansson's bytes. */
+static void test_show_json_stream(void **state)
+{
+	json_t *hp = json_array(), *cf = json_array();
+	struct tune_thread_info *info;
+	struct topology t;
+	struct vc_err err = { 0 };
+	char *want, *got, path[64];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 1024; i++) {
+		snprintf(path, sizeof(path), "/machine/peripheral/vcpu%d", i);
+		json_array_append_new(hp, json_pack("{s:{s:i,s:i,s:i},s:i,s:s,s:s}",
+			"props", "socket-id", i / 64, "core-id", (i / 2) % 32,
+			"thread-id", i % 2, "vcpus-count", 1,
+			"type", "qemu64-x86_64-cpu", "qom-path", path));
+		if (i % 3)
+			json_array_append_new(cf, json_pack("{s:s,s:i,s:i,s:s}",
+				"qom-path", path, "cpu-index", i,
+				"thread-id", 100000 + i, "target", "x86_64"));
+	}
+	assert_true(check_text_build("synthetic", hp, cf, 0, 0) == 1024);
+	build_text_json(hp, cf, &t);
+	info = calloc(t.n_vcpus, sizeof(*info));
+	assert_non_null(info);
+	info[0].affinity = strdup("0-3");
+	info[0].sched = strdup("other");
+	info[0].cgroup = strdup("/machine.slice/caf\xc3\xa9");
+	info[1].cgroup = strdup("/bad\xff");       /* not UTF-8: left out */
+	info[2].sched = strdup("tab\there \"q\" \\");
+	want = jansson_show_json(&t, "10.0.2", "", info);
+	got = streamed_show_json(&t, "10.0.2", "", info);
+	assert_same_text("host threads", got, want);
+	free(want);
+	free(got);
+	for (i = 0; i < (int)t.n_vcpus; i++)
+		tune_thread_info_free(&info[i]);
+	free(info);
+	topo_free(&t);
+	json_decref(hp);
+	json_decref(cf);
+	(void)err;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1057,6 +1364,10 @@ int main(void)
 		cmocka_unit_test(test_sort_and_threads_order),
 		cmocka_unit_test(test_to_json),
 		cmocka_unit_test(test_show_table),
+		cmocka_unit_test(test_text_captures),
+		cmocka_unit_test(test_text_fallbacks),
+		cmocka_unit_test(test_bad_replies_text),
+		cmocka_unit_test(test_show_json_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
