@@ -25,5 +25,6 @@ teardown_file() {
 	[ "$SECONDS" -lt 20 ]
 	[[ "$output" == *"rejected by the guest: ACPI _OST status 128 (eject not supported)"* ]]
 	run VC count --json
+	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 2 ]
 }

@@ -2,7 +2,7 @@
 #
 #   load ../lib/fake
 #   fake_start scenario.json     # or a name from tests/fixtures/scenarios/
-#   "$VCPUCTL" --socket "$FAKE_SOCK" ...
+#   VC show --socket "$FAKE_SOCK" ...   # VC: tests/lib/vcpuctl.bash
 #   fake_log_commands            # execute names the fake received
 #   fake_stop                    # also safe to call from teardown
 #

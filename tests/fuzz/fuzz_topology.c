@@ -1,0 +1,218 @@
+/* fuzz_topology.c - libFuzzer target for the topology builder and the
+ * planner that runs on its result.
+ *
+ * Also topo_build_text(), the scanner that reads big replies straight from
+ * their text: on the compact text of the same replies it must give what
+ * topo_build() gives, messages included; input that is not JSON goes to it
+ * raw (two texts split at a NUL byte).
+ *
+ * Input: a JSON object {"hotpluggable": <reply>, "cpus_fast": <reply>,
+ * "pid": N, "count": N, "list": "cpulist"}, every member optional, as
+ * QEMU might send the two replies.  The topology is built with and
+ * without query-cpus-fast, turned into JSON, and planned on: counts up,
+ * down and to the stated count, and named adds and dels.  Beyond "no
+ * crash" it checks the invariants the rest of the program relies on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpuctl/cpulist.h"
+#include "vcpuctl/plan.h"
+#include "vcpuctl/topology.h"
+#include "fuzz_main.h"
+
+static void check_topology(const struct topology *t)
+{
+	size_t i;
+	int online = 0;
+
+	if (t->n_vcpus != (size_t)t->max || t->online > t->max ||
+	    t->removable > t->online || t->max < 1)
+		abort();
+	for (i = 0; i < t->n_vcpus; i++) {
+		const struct topo_vcpu *v = &t->vcpus[i];
+
+		if (v->index != (int)i || v->entity >= t->n_ents)
+			abort();
+		if (v->index < t->ents[v->entity].first ||
+		    v->index >= t->ents[v->entity].first +
+		    t->ents[v->entity].vcpus_count)
+			abort();
+		online += v->online;
+	}
+	if (online != t->online)
+		abort();
+}
+
+static void run_plan(const struct topology *t, struct plan_request *req)
+{
+	struct vc_err err = { 0 };
+	struct plan p;
+	json_t *doc, *cmd;
+	size_t i;
+
+	if (plan_make(t, req, &p, &err) < 0) {
+		if (!err.msg[0] || (err.code != VC_EXIT_IMPOSSIBLE &&
+				    err.code != VC_EXIT_USAGE &&
+				    err.code != VC_EXIT_INTERNAL))
+			abort();
+		return;
+	}
+	if (p.to < 0 || p.to > t->max)
+		abort();
+	for (i = 0; i < p.n_steps; i++) {
+		if (p.steps[i].entity >= t->n_ents || !p.steps[i].device_id)
+			abort();
+		cmd = plan_step_command(t, &p.steps[i]);
+		if (!cmd)
+			abort();
+		json_decref(cmd);
+	}
+	doc = plan_to_json(t, &p);
+	json_decref(doc);
+	plan_free(&p);
+}
+
+static void run_plans(const struct topology *t, json_t *in)
+{
+	struct plan_request req = { .min = -1, .max = -1 };
+	struct cpulist list;
+	struct vc_err err = { 0 };
+	json_t *count = json_object_get(in, "count");
+	json_t *text = json_object_get(in, "list");
+
+	req.kind = PLAN_SET_COUNT;
+	req.count = t->max;
+	run_plan(t, &req);
+	req.count = 1;
+	run_plan(t, &req);
+	req.relative = true;
+	req.count = -1;
+	run_plan(t, &req);
+	req.count = 2;
+	req.min = 1;
+	req.max = t->max;
+	run_plan(t, &req);
+	req.relative = false;
+	req.min = req.max = -1;
+	if (json_is_integer(count)) {
+		req.count = (long)json_integer_value(count);
+		if (req.count >= 0 && req.count <= 1 << 20)
+			run_plan(t, &req);
+	}
+	if (json_is_string(text) &&
+	    cpulist_parse(json_string_value(text), 65536, &list, &err) == 0) {
+		req.list = &list;
+		req.kind = PLAN_ADD_LIST;
+		run_plan(t, &req);
+		req.kind = PLAN_DEL_LIST;
+		run_plan(t, &req);
+		cpulist_free(&list);
+	}
+}
+
+static void build(json_t *in, json_t *hp, json_t *cf)
+{
+	struct vc_err err = { 0 };
+	struct topology t;
+	json_t *pid = json_object_get(in, "pid");
+	json_t *doc;
+	size_t i;
+
+	if (topo_build(&t, hp, cf, json_is_integer(pid) ?
+		       (pid_t)json_integer_value(pid) : 0, &err) < 0) {
+		if (!err.msg[0] || t.ents || t.vcpus || t.n_ents)
+			abort();
+		return;
+	}
+	check_topology(&t);
+	doc = topo_to_json(&t);
+	if (!doc)
+		abort();
+	json_decref(doc);
+	for (i = 0; i < t.n_ents; i++)
+		if (t.ents[i].qom_path &&
+		    !topo_find_alias(&t, t.ents[i].qom_path))
+			abort();
+	topo_keys_present(&t);
+	run_plans(&t, in);
+	topo_free(&t);
+}
+
+/* topo_build_text() promises topo_build()'s results and messages from the
+ * replies' text: check that on the compact text of the same values. */
+static void build_text_same(json_t *in, json_t *hp, json_t *cf)
+{
+	struct vc_err err = { 0 }, terr = { 0 };
+	struct topology t, tt;
+	char *hs, *cs = NULL, *a = NULL, *b = NULL;
+	json_t *doc;
+	int rc, trc;
+
+	hs = json_dumps(hp, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (cf)
+		cs = json_dumps(cf, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!hs || (cf && !cs))
+		goto out;
+	(void)in;
+	rc = topo_build(&t, hp, cf, 0, &err);
+	trc = topo_build_text(&tt, hs, strlen(hs), cs, cs ? strlen(cs) : 0, 0,
+			      &terr);
+	if (rc != trc || strcmp(err.msg, terr.msg) || err.code != terr.code)
+		abort();
+	if (rc == 0) {
+		doc = topo_to_json(&t);
+		a = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		doc = topo_to_json(&tt);
+		b = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		if (!a || !b || strcmp(a, b))
+			abort();
+		topo_free(&t);
+		topo_free(&tt);
+	}
+out:
+	free(a);
+	free(b);
+	free(hs);
+	free(cs);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vc_err err = { 0 };
+	json_error_t jerr;
+	json_t *in, *hp, *cf;
+	struct topology t;
+	const uint8_t *nul;
+
+	in = json_loadb((const char *)data, size, 0, &jerr);
+	if (!in) {
+		/* Not JSON: the text scanner gets it raw, split at a NUL
+		 * into the two replies. */
+		nul = memchr(data, 0, size);
+		if (topo_build_text(&t, (const char *)data,
+				    nul ? (size_t)(nul - data) : size,
+				    nul ? (const char *)nul + 1 : NULL,
+				    nul ? size - (size_t)(nul - data) - 1 : 0,
+				    0, &err) == 0) {
+			check_topology(&t);
+			topo_free(&t);
+		}
+		return 0;
+	}
+	hp = json_object_get(in, "hotpluggable");
+	cf = json_object_get(in, "cpus_fast");
+	if (hp) {
+		/* An absent query-cpus-fast reply stands for an empty list. */
+		cf = cf ? json_incref(cf) : json_array();
+		build(in, hp, cf);
+		build(in, hp, NULL);
+		build_text_same(in, hp, cf);
+		build_text_same(in, hp, NULL);
+		json_decref(cf);
+	}
+	json_decref(in);
+	return 0;
+}
