@@ -108,5 +108,7 @@ records() { wc -l < "$SYSLOG_OUT"; }
 	run VC set --count 2
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"warning: audit record not written: syslog socket $BATS_TEST_TMPDIR/nowhere.sock"* ]]
-	[ "$(VC count --json | jq .online)" -eq 2 ]
+	run VC count --json
+	[ "$status" -eq 0 ]
+	[ "$(jq .online <<<"$output")" -eq 2 ]
 }

@@ -111,7 +111,7 @@ start() {
 }
 
 @test "no socket: usage error; closed socket: connection error" {
-	run env -u VCPUCTL_SOCKET "$VCPUCTL" events --timeout 1
+	run env -u VCPUCTL_SOCKET ${VCPUCTL_WRAP:-} "$VCPUCTL" events --timeout 1
 	[ "$status" -eq 2 ]
 	run VC events --timeout 1 --socket "$BATS_TEST_TMPDIR/none.sock"
 	[ "$status" -eq 3 ]

@@ -70,7 +70,9 @@ commands() { "$VCPUCTL" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 { pri
 	[ "$status" -eq 0 ]
 	[ "$(jq .to <<<"$output")" -eq 2 ]
 	[ "$(jq -r '.note | type' <<<"$output")" = string ]
-	[ "$(VC count --json | jq .online)" -eq 2 ]
+	run VC count --json
+	[ "$status" -eq 0 ]
+	[ "$(jq .online <<<"$output")" -eq 2 ]
 }
 
 @test "--quiet prints nothing on success" {
@@ -99,11 +101,11 @@ commands() { "$VCPUCTL" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 { pri
 		set|plan) extra=(--count 2) ;;
 		*) extra=() ;;
 		esac
-		run --separate-stderr "$VCPUCTL" "$c" "${extra[@]}" --json --timeout 1 \
+		run --separate-stderr VC "$c" "${extra[@]}" --json --timeout 1 \
 			--socket "$BATS_TEST_TMPDIR/none.sock"
 		if [ "$status" -eq 2 ]; then
 			# argp refused --timeout or the arguments: try without them
-			run --separate-stderr "$VCPUCTL" "$c" "${extra[@]}" --json \
+			run --separate-stderr VC "$c" "${extra[@]}" --json \
 				--socket "$BATS_TEST_TMPDIR/none.sock"
 		fi
 		[ "$status" -ne 2 ] || { echo "$c: usage error: $stderr"; continue; }

@@ -47,7 +47,7 @@ events_bg() {
 	vm_console_wait "VCPUCTL-CPUS-ONLINE 0-1" 30
 	# a paused guest cannot finish the removal: it is pending for sure
 	vm_qmp stop
-	run "$VCPUCTL" set --count 1 --no-wait
+	run VC set --count 1 --no-wait
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"removal pending for vCPUs 1"* ]]
 	events_bg --timeout 30 --vcpu-only --count 1
@@ -59,7 +59,7 @@ events_bg() {
 }
 
 @test "raw QEMU events are printed as JSON lines, with the vCPU events" {
-	"$VCPUCTL" set --count 2
+	VC set --count 2
 	vm_console_wait "VCPUCTL-CPUS-ONLINE 0-1" 30
 	events_bg --timeout 4 --json
 	qmp2 device_del '{"id": "vcpu1"}'
