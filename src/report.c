@@ -126,7 +126,7 @@ void report_result_text(FILE *f, const char *command, const struct topology *t,
 	if (p && p->note)
 		fprintf(f, "note: %s\n", p->note);
 	if (r->online_after >= 0 && t)
-		fprintf(f, "%s: %d vCPUs online (of %d)\n", command,
+		fprintf(f, "%s: online %d of %d vCPUs\n", command,
 			r->online_after, t->max);
 	else if (p)
 		fprintf(f, "%s: %d -> %d vCPUs requested\n", command, p->from, p->to);

@@ -111,7 +111,7 @@ nobody() {
 	chmod 0600 "$FAKE_SOCK"
 	run nobody set --count 3 -s "$FAKE_SOCK"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"set: 3 vCPUs online (of 8)"* ]]
+	[[ "$output" == *"set: online 3 of 8 vCPUs"* ]]
 	[ "$(online_now)" = "[0,1,2]" ]
 }
 

@@ -77,7 +77,7 @@ lockfile() { echo "$VCPUCTL_LOCK_DIR/$(stat -L -c '%d-%i' "$FAKE_SOCK").lock"; }
 	SECONDS=0
 	run VC set --count 3 --lock-timeout 10
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"set: 3 vCPUs online"* ]]
+	[[ "$output" == *"set: online 3 of"* ]]
 }
 
 @test "a socket that does not exist is a connection error, not busy" {

@@ -35,7 +35,7 @@ teardown() { fake_stop; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"vCPU 1    vcpu1      plugged"* ]]
 	[[ "$output" == *"vCPU 3    vcpu3      plugged"* ]]
-	[[ "$output" == *"set: 4 vCPUs online (of 8)"* ]]
+	[[ "$output" == *"set: online 4 of 8 vCPUs"* ]]
 	run VC count --json
 	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 4 ]
@@ -171,7 +171,7 @@ teardown() { fake_stop; }
 	VC set --count 3
 	run VC set --count 1
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"set: 1 vCPUs online"* ]]
+	[[ "$output" == *"set: online 1 of"* ]]
 }
 
 @test "a removal that never finishes times out with exit 7 and lists what is pending" {
