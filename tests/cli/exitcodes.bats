@@ -27,8 +27,10 @@ readme() {
 }
 
 # markdown rows "| CODE | ... | MEANING |": first cell and last cell
+# Only the "Exit status" section: other tables (the bench's) have numbers too.
 from_readme() {
-	sed -n 's/^| *\([0-9][0-9]*\) *|\(.*|\)\{0,1\} *\([^|]*[^| ]\) *| *$/\1\t\3/p' "$(readme)" |
+	sed -n '/^Exit status$/,/^Repository layout$/p' "$(readme)" |
+		sed -n 's/^| *\([0-9][0-9]*\) *|\(.*|\)\{0,1\} *\([^|]*[^| ]\) *| *$/\1\t\3/p' |
 		sed 's/`//g' | sort -n
 }
 
