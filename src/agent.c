@@ -1,29 +1,25 @@
 /* agent.c - guest agent client: connect, sync, calls; guest-get-vcpus and
  * guest-set-vcpus; matching guest CPUs to vCPUs; the set/show helpers.
  *
- * Like qmp.c, the socket is non-blocking and every wait is a poll()
- * against a deadline, so a guest whose agent is absent, hung or slow turns
- * into an error within the timeout.  Sends use MSG_NOSIGNAL.
+ * Like qmp.c, the transport is sock.c: every wait is bounded by the
+ * timeout, so a guest whose agent is absent, hung or slow turns into an
+ * error.  Here its statuses become messages that speak of the agent.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "vcpuctl/agent.h"
 #include "vcpuctl/cpulist.h"
 #include "vcpuctl/jsonstream.h"
+#include "vcpuctl/sock.h"
 #include "vcpuctl/util.h"
 
-#define AGENT_READ_SIZE (64u * 1024)
 /* Bytes kept while looking for the sync reply; older ones are stale. */
 #define AGENT_SYNC_KEEP (1024u * 1024)
 /* The sentinel guest-sync-delimited puts before its answer; sent by us it
@@ -51,141 +47,70 @@ struct agent {
 	char *acpi_note;        /* why, for agent_view.note */
 };
 
-static void agent_fmt_secs(char *buf, size_t n, int ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, n, "%d", ms / 1000);
-	else
-		snprintf(buf, n, "%g", ms / 1000.0);
-}
-
 /* ---- transport -------------------------------------------------------- */
 
 static int agent_connect(struct agent *a, struct vc_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { 0 };
-	int64_t deadline = vc_deadline(a->timeout_ms);
-	struct stat st;
-	int left, fd, r, e;
+	int fd, e;
 
-	if (strlen(a->name) >= sizeof(sa.sun_path))
+	fd = sock_connect_unix(a->name, a->timeout_ms, VC_EXIT_AGENT, &e, err);
+	if (fd >= 0) {
+		a->fd = fd;
+		return 0;
+	}
+	if (e == ENOENT)
 		return vc_err_set(err, VC_EXIT_AGENT,
-				  "%s: socket path longer than %zu bytes",
-				  a->name, sizeof(sa.sun_path) - 1);
-	memcpy(sa.sun_path, a->name, strlen(a->name) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return vc_err_errno(err, VC_EXIT_AGENT, errno, "%s: socket",
-				    a->name);
-	do {
-		left = vc_ms_left(deadline);
-		if (left >= 0) {
-			tv.tv_sec = left / 1000;
-			tv.tv_usec = (left % 1000) * 1000 + (left == 0);
-			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		}
-		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	} while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		e = errno;
-		close(fd);
-		if ((e == ECONNREFUSED || e == ENOENT) &&
-		    stat(a->name, &st) == 0 && !S_ISSOCK(st.st_mode))
-			return vc_err_set(err, VC_EXIT_AGENT, "%s: not a socket",
-					  a->name);
-		if (e == ENOENT)
-			return vc_err_set(err, VC_EXIT_AGENT,
-					  "%s: no such socket: is the VM running with a guest agent channel?",
-					  a->name);
-		if (e == ECONNREFUSED)
-			return vc_err_set(err, VC_EXIT_AGENT,
-					  "%s: connection refused: no QEMU serves this guest agent socket",
-					  a->name);
-		return vc_err_errno(err, VC_EXIT_AGENT, e, "%s", a->name);
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		e = errno;
-		close(fd);
-		return vc_err_errno(err, VC_EXIT_AGENT, e, "%s", a->name);
-	}
-	a->fd = fd;
-	return 0;
+				  "%s: no such socket: is the VM running with a guest agent channel?",
+				  a->name);
+	if (e == ECONNREFUSED)
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "%s: connection refused: no QEMU serves this guest agent socket",
+				  a->name);
+	return -1;
 }
 
 static int agent_send(struct agent *a, const char *what, const char *buf,
 		      size_t len, int64_t deadline, struct vc_err *err)
 {
-	struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
 	char secs[32];
-	ssize_t n;
 	int r;
 
-	while (len > 0) {
-		n = send(a->fd, buf, len, MSG_NOSIGNAL);
-		if (n >= 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EPIPE || errno == ECONNRESET) {
-			a->closed = true;
-			return vc_err_set(err, VC_EXIT_AGENT,
-					  "%s: the guest agent socket was closed (QEMU gone?)",
-					  what);
-		}
-		if (errno != EAGAIN)
-			return vc_err_errno(err, VC_EXIT_AGENT, errno,
-					    "%s: send", what);
-		r = poll(&pfd, 1, vc_ms_left(deadline));
-		if (r < 0 && errno != EINTR)
-			return vc_err_errno(err, VC_EXIT_AGENT, errno,
-					    "%s: poll", what);
-		if (r == 0) {
-			agent_fmt_secs(secs, sizeof(secs), a->timeout_ms);
-			a->need_sync = true;
-			return vc_err_set(err, VC_EXIT_AGENT,
-					  "%s: the guest agent took no input within %s s: it is not running in the guest",
-					  what, secs);
-		}
-	}
-	return 0;
-}
-
-/* Read what is there, waiting until the deadline for the first byte.
- * Returns bytes read, 0 on timeout, -1 with err on EOF or error. */
-static ssize_t agent_recv(struct agent *a, const char *what, int64_t deadline,
-			  struct vc_err *err)
-{
-	struct pollfd pfd = { .fd = a->fd, .events = POLLIN };
-	ssize_t n;
-	int r;
-
-	for (;;) {
-		r = poll(&pfd, 1, vc_ms_left(deadline));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return vc_err_errno(err, VC_EXIT_AGENT, errno,
-					    "%s: poll", what);
-		}
-		if (r == 0)
-			return 0;
-		n = recv(a->fd, a->rbuf, AGENT_READ_SIZE, 0);
-		if (n > 0)
-			return n;
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0 && errno != ECONNRESET)
-			return vc_err_errno(err, VC_EXIT_AGENT, errno,
-					    "%s: read", what);
+	r = sock_send_all(a->fd, buf, len, deadline, what, VC_EXIT_AGENT, err);
+	if (r == SOCK_CLOSED) {
 		a->closed = true;
 		return vc_err_set(err, VC_EXIT_AGENT,
 				  "%s: the guest agent socket was closed (QEMU gone?)",
 				  what);
 	}
+	if (r == SOCK_TIMEOUT) {
+		vc_fmt_secs(secs, sizeof(secs), a->timeout_ms);
+		a->need_sync = true;
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "%s: the guest agent took no input within %s s: it is not running in the guest",
+				  what, secs);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* Read what is there into a->rbuf, waiting until the deadline for the
+ * first byte.  Returns bytes read, 0 on timeout, -1 with err on EOF or
+ * error. */
+static ssize_t agent_recv(struct agent *a, const char *what, int64_t deadline,
+			  struct vc_err *err)
+{
+	ssize_t n;
+
+	n = sock_recv(a->fd, a->rbuf, SOCK_READ_SIZE, deadline, what,
+		      VC_EXIT_AGENT, err);
+	if (n == SOCK_TIMEOUT)
+		return 0;
+	if (n == SOCK_CLOSED) {
+		a->closed = true;
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "%s: the guest agent socket was closed (QEMU gone?)",
+				  what);
+	}
+	return n < 0 ? -1 : n;
 }
 
 static int agent_no_reply(struct agent *a, const char *what, bool sync,
@@ -193,7 +118,7 @@ static int agent_no_reply(struct agent *a, const char *what, bool sync,
 {
 	char secs[32];
 
-	agent_fmt_secs(secs, sizeof(secs), a->timeout_ms);
+	vc_fmt_secs(secs, sizeof(secs), a->timeout_ms);
 	a->need_sync = true;
 	if (sync)
 		return vc_err_set(err, VC_EXIT_AGENT,
@@ -295,7 +220,7 @@ int agent_sync(struct agent *a, struct vc_err *err)
 	if (text)
 		len = asprintf(&req, "%c%s\n", AGENT_SENTINEL, text);
 	free(text);
-	keep = malloc(AGENT_SYNC_KEEP + AGENT_READ_SIZE);
+	keep = malloc(AGENT_SYNC_KEEP + SOCK_READ_SIZE);
 	if (len < 0 || !keep) {
 		if (len < 0)
 			req = NULL;
@@ -313,7 +238,7 @@ int agent_sync(struct agent *a, struct vc_err *err)
 			agent_no_reply(a, what, true, err);
 			goto out;
 		}
-		if (klen + (size_t)n > AGENT_SYNC_KEEP + AGENT_READ_SIZE)
+		if (klen + (size_t)n > AGENT_SYNC_KEEP + SOCK_READ_SIZE)
 			klen = 0;
 		memcpy(keep + klen, a->rbuf, (size_t)n);
 		klen += (size_t)n;
@@ -348,7 +273,7 @@ struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err)
 	if (path && strncmp(path, "unix:", 5) == 0)
 		path += 5;
 	a->name = strdup(path ? path : "");
-	a->rbuf = malloc(AGENT_READ_SIZE);
+	a->rbuf = malloc(SOCK_READ_SIZE);
 	a->slot_of = malloc(AGENT_MAX_CPU * sizeof(*a->slot_of));
 	if (!a->name || !a->rbuf || !a->slot_of) {
 		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
@@ -1237,7 +1162,7 @@ static int agent_outcome_explain(struct agent_outcome *out, int code,
 	size_t n;
 	int rc;
 
-	agent_fmt_secs(secs, sizeof(secs), (int)timeout_ms);
+	vc_fmt_secs(secs, sizeof(secs), (int)timeout_ms);
 	if ((l = agent_outcome_list(out, AGENT_VCPU_FAILED, &n))) {
 		rc = agent_outcome_fail(out, code,
 					"the guest could not take vCPU%s %s %s%s%s",

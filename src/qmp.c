@@ -1,31 +1,21 @@
 /* qmp.c - QMP client session: connect, greeting, id-matched commands and
  * the event queue.
  *
- * The socket is non-blocking and every wait is a poll() against a deadline,
+ * The transport is sock.c: every wait is bounded by the session timeout,
  * so a QEMU that hangs, dies or serves another client turns into an error
- * within the session timeout instead of a stuck process.  Sends use
- * MSG_NOSIGNAL: a QEMU that died must not kill us with SIGPIPE.
+ * instead of a stuck process.  Here its statuses become messages that
+ * speak of QEMU and the monitor.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "vcpuctl/jsonstream.h"
 #include "vcpuctl/qmp.h"
+#include "vcpuctl/sock.h"
 #include "vcpuctl/util.h"
-
-/* One read's worth: large replies (query-qmp-schema, big topologies) come
- * in few syscalls, small ones cost nothing extra. */
-#define QMP_READ_SIZE (64u * 1024)
 
 struct qmp {
 	int fd;
@@ -33,7 +23,7 @@ struct qmp {
 	int timeout_ms;
 	bool closed;            /* peer hung up; later calls fail at once */
 	struct jstream js;
-	char *rbuf;             /* QMP_READ_SIZE bytes */
+	char *rbuf;             /* SOCK_READ_SIZE bytes */
 	char *sbuf;             /* serialised command, reused */
 	size_t scap;
 	unsigned next_id;
@@ -57,115 +47,39 @@ enum {
 	RD_MSG = 1,
 };
 
-/* "1", "10", "0.25": timeouts as the user wrote them, in seconds. */
-static void qmp_fmt_secs(char *buf, size_t n, int ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, n, "%d", ms / 1000);
-	else
-		snprintf(buf, n, "%g", ms / 1000.0);
-}
-
-static int qmp_set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	return 0;
-}
-
-/* Turn a failed unix connect() into a message about the path, telling a
- * stale socket apart from a file that is no socket at all (both give
- * ECONNREFUSED). */
+/* Reword a failed unix connect() for a QEMU monitor; err already holds
+ * the plain errno message for everything else. */
 static int qmp_unix_error(const char *path, int e, int timeout_ms,
 			  struct vc_err *err)
 {
-	struct stat st;
 	char secs[32];
 
-	if (e == ECONNREFUSED || e == ENOENT) {
-		if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
-			return vc_err_set(err, VC_EXIT_CONN, "%s: not a socket",
-					  path);
-	}
 	if (e == ECONNREFUSED)
 		return vc_err_set(err, VC_EXIT_CONN,
 				  "%s: connection refused: no QEMU is listening on this socket",
 				  path);
 	if (e == EAGAIN) {
-		qmp_fmt_secs(secs, sizeof(secs), timeout_ms);
+		vc_fmt_secs(secs, sizeof(secs), timeout_ms);
 		return vc_err_set(err, VC_EXIT_CONN,
 				  "%s: no connection within %s s: too many clients are waiting on the monitor",
 				  path, secs);
 	}
-	return vc_err_errno(err, VC_EXIT_CONN, e, "%s", path);
+	return -1;
 }
 
-/* A unix connect() only blocks while the listener's backlog is full; then
- * SO_SNDTIMEO bounds the wait, which non-blocking connect() cannot do. */
 static int qmp_connect_unix(struct qmp *q, const char *path, struct vc_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { 0 };
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	int64_t deadline = vc_deadline(q->timeout_ms);
-	int left, fd, r;
+	int fd, e;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vc_err_set(err, VC_EXIT_CONN,
-				  "%s: socket path longer than %zu bytes", path,
-				  sizeof(sa.sun_path) - 1);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = sock_connect_unix(path, q->timeout_ms, VC_EXIT_CONN, &e, err);
 	if (fd < 0)
-		return vc_err_errno(err, VC_EXIT_CONN, errno, "%s: socket", path);
-	do {
-		left = vc_ms_left(deadline);
-		if (left >= 0) {
-			tv.tv_sec = left / 1000;
-			tv.tv_usec = (left % 1000) * 1000 + (left == 0);
-			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		}
-		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	} while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		r = errno;
-		close(fd);
-		return qmp_unix_error(path, r, q->timeout_ms, err);
-	}
-	if (qmp_set_nonblock(fd) < 0) {
-		r = errno;
-		close(fd);
-		return vc_err_errno(err, VC_EXIT_CONN, r, "%s", path);
-	}
+		return qmp_unix_error(path, e, q->timeout_ms, err);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
 		q->peer_pid = cred.pid;
 	q->fd = fd;
 	return 0;
-}
-
-/* Wait for a non-blocking connect() to finish.  Returns 0 or an errno;
- * ETIMEDOUT when the deadline passed. */
-static int qmp_connect_wait(int fd, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	socklen_t len = sizeof(int);
-	int r, e = 0;
-
-	for (;;) {
-		r = poll(&pfd, 1, vc_ms_left(deadline));
-		if (r > 0)
-			break;
-		if (r == 0)
-			return ETIMEDOUT;
-		if (errno != EINTR)
-			return errno;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-		return errno;
-	return e;
 }
 
 /* Split "HOST:PORT" or "[V6ADDR]:PORT" in place. */
@@ -190,16 +104,8 @@ static int qmp_split_hostport(char *s, char **host, char **port)
 static int qmp_connect_tcp(struct qmp *q, const char *hostport,
 			   struct vc_err *err)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_ADDRCONFIG,
-	};
-	struct addrinfo *res, *ai;
-	int64_t deadline = vc_deadline(q->timeout_ms);
 	char *copy, *host, *port;
-	char secs[32];
-	int fd = -1, e = ECONNREFUSED, one = 1, r;
+	int fd;
 
 	copy = strdup(hostport);
 	if (!copy)
@@ -209,48 +115,11 @@ static int qmp_connect_tcp(struct qmp *q, const char *hostport,
 		return vc_err_set(err, VC_EXIT_CONN,
 				  "tcp:%s: expected tcp:HOST:PORT", hostport);
 	}
-	r = getaddrinfo(host, port, &hints, &res);
-	if (r) {
-		vc_err_set(err, VC_EXIT_CONN, "%s: %s", hostport,
-			   r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-		free(copy);
-		return -1;
-	}
+	fd = sock_connect_tcp(host, port, hostport, q->timeout_ms,
+			      VC_EXIT_CONN, err);
 	free(copy);
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family,
-			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			e = 0;
-		else if (errno == EINPROGRESS || errno == EINTR)
-			e = qmp_connect_wait(fd, deadline);
-		else
-			e = errno;
-		if (e == 0)
-			break;
-		close(fd);
-		fd = -1;
-		if (e == ETIMEDOUT)
-			break;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		if (e == ETIMEDOUT) {
-			qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
-			return vc_err_set(err, VC_EXIT_CONN,
-					  "%s: no connection within %s s",
-					  hostport, secs);
-		}
-		return vc_err_errno(err, VC_EXIT_CONN, e, "%s", hostport);
-	}
-	/* Commands are small and each waits for its reply: Nagle would
-	 * only add latency. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (fd < 0)
+		return -1;
 	q->fd = fd;
 	return 0;
 }
@@ -269,7 +138,6 @@ static void qmp_trace_msg(struct qmp *q, json_t *msg)
 static int qmp_read_frame(struct qmp *q, int64_t deadline, const char **text,
 			  size_t *len, struct vc_err *err)
 {
-	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
 	ssize_t n;
 	int r;
 
@@ -282,28 +150,17 @@ static int qmp_read_frame(struct qmp *q, int64_t deadline, const char **text,
 			return RD_ERR;
 		if (r > 0)
 			return RD_MSG;
-		r = poll(&pfd, 1, vc_ms_left(deadline));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return vc_err_errno(err, VC_EXIT_CONN, errno, "poll");
-		}
-		if (r == 0)
+		/* No prefix: callers name the step ("greeting", a command). */
+		n = sock_recv(q->fd, q->rbuf, SOCK_READ_SIZE, deadline, NULL,
+			      VC_EXIT_CONN, err);
+		if (n == SOCK_TIMEOUT)
 			return RD_TIMEOUT;
-		n = recv(q->fd, q->rbuf, QMP_READ_SIZE, 0);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			if (errno == ECONNRESET) {
-				q->closed = true;
-				return RD_EOF;
-			}
-			return vc_err_errno(err, VC_EXIT_CONN, errno, "read");
-		}
-		if (n == 0) {
+		if (n == SOCK_CLOSED) {
 			q->closed = true;
 			return RD_EOF;
 		}
+		if (n < 0)
+			return RD_ERR;
 		if (js_feed(&q->js, q->rbuf, (size_t)n, err) < 0)
 			return RD_ERR;
 	}
@@ -381,7 +238,7 @@ static int qmp_read_greeting(struct qmp *q, struct vc_err *err)
 
 	r = qmp_read_msg(q, vc_deadline(q->timeout_ms), &msg, err);
 	if (r == RD_TIMEOUT) {
-		qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+		vc_fmt_secs(secs, sizeof(secs), q->timeout_ms);
 		return vc_err_set(err, VC_EXIT_CONN,
 				  "%s: no QMP greeting within %s s: the monitor is busy with another client, or QEMU is not answering",
 				  q->name, secs);
@@ -434,7 +291,7 @@ struct qmp *qmp_open(const char *spec, int timeout_ms, struct vc_err *err)
 		q->name = strdup(spec + 4);
 	else
 		q->name = strdup(spec);
-	q->rbuf = malloc(QMP_READ_SIZE);
+	q->rbuf = malloc(SOCK_READ_SIZE);
 	if (!q->name || !q->rbuf) {
 		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 		goto fail;
@@ -574,42 +431,23 @@ fail:
 static int qmp_send(struct qmp *q, const char *command, size_t len,
 		    int64_t deadline, struct vc_err *err)
 {
-	struct pollfd pfd = { .fd = q->fd, .events = POLLOUT };
-	const char *p = q->sbuf;
 	char secs[32];
-	ssize_t n;
 	int r;
 
-	while (len > 0) {
-		n = send(q->fd, p, len, MSG_NOSIGNAL);
-		if (n >= 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EPIPE || errno == ECONNRESET) {
-			q->closed = true;
-			return vc_err_set(err, VC_EXIT_CONN,
-					  "%s: QEMU closed the connection",
-					  command);
-		}
-		if (errno != EAGAIN)
-			return vc_err_errno(err, VC_EXIT_CONN, errno,
-					    "%s: send", command);
-		r = poll(&pfd, 1, vc_ms_left(deadline));
-		if (r < 0 && errno != EINTR)
-			return vc_err_errno(err, VC_EXIT_CONN, errno,
-					    "%s: poll", command);
-		if (r == 0) {
-			qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
-			return vc_err_set(err, VC_EXIT_CONN,
-					  "%s: QEMU did not take the command within %s s",
-					  command, secs);
-		}
+	r = sock_send_all(q->fd, q->sbuf, len, deadline, command,
+			  VC_EXIT_CONN, err);
+	if (r == SOCK_CLOSED) {
+		q->closed = true;
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: QEMU closed the connection", command);
 	}
-	return 0;
+	if (r == SOCK_TIMEOUT) {
+		vc_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: QEMU did not take the command within %s s",
+				  command, secs);
+	}
+	return r < 0 ? -1 : 0;
 }
 
 /* Turn our reply into the result of qmp_call.  Consumes nothing. */
@@ -676,7 +514,7 @@ static void qmp_reply_error(struct qmp *q, const char *command, int r,
 	char secs[32];
 
 	if (r == RD_TIMEOUT) {
-		qmp_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+		vc_fmt_secs(secs, sizeof(secs), q->timeout_ms);
 		vc_err_set(err, VC_EXIT_CONN, "%s: no reply within %s s",
 			   command, secs);
 	} else if (r == RD_EOF) {

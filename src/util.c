@@ -1,6 +1,8 @@
-/* util.c - monotonic time and strict number parsing. */
+/* util.c - monotonic time, seconds for messages and strict number
+ * parsing. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -12,6 +14,14 @@ int64_t vc_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void vc_fmt_secs(char *buf, size_t n, int ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, n, "%d", ms / 1000);
+	else
+		snprintf(buf, n, "%g", ms / 1000.0);
 }
 
 int vc_ms_left(int64_t deadline)

@@ -1,9 +1,10 @@
-/* util.h - small helpers shared by every module: monotonic time and
- * strict number parsing. */
+/* util.h - small helpers shared by every module: monotonic time,
+ * seconds for messages and strict number parsing. */
 #ifndef VCPUCTL_UTIL_H
 #define VCPUCTL_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Milliseconds on CLOCK_MONOTONIC. */
@@ -15,6 +16,10 @@ int vc_ms_left(int64_t deadline);
 
 /* Deadline for a timeout in milliseconds; timeout_ms <= 0 means none (-1). */
 int64_t vc_deadline(int64_t timeout_ms);
+
+/* Timeouts in messages as the user wrote them, in seconds: "1", "10",
+ * "0.25".  buf of n bytes; 32 is plenty. */
+void vc_fmt_secs(char *buf, size_t n, int ms);
 
 /* Parse a whole decimal integer in [min, max].  Returns false on any
  * junk, sign where none allowed, or overflow. */
