@@ -289,6 +289,31 @@ static void remove_cgroups(struct resize_args *a, const struct tune_cgroup *cg,
 			 failed > 1 ? " (and more cgroups)" : "");
 }
 
+/* The result on stdout: one JSON document, or the text table; the guest
+ * agent's outcome (when it was asked) goes with it. */
+static void print_result(const struct resize_args *a, const struct topology *t,
+			 const struct plan *p, const struct apply_result *r,
+			 const struct agent_outcome *guest)
+{
+	json_t *doc;
+	char *text;
+
+	if (a->common.json) {
+		doc = report_result_json(a->command, t, p, r);
+		if (doc && guest)
+			json_object_set_new(doc, "guest", agent_outcome_to_json(guest));
+		cli_print_json(doc);
+		return;
+	}
+	if (a->common.quiet && !r->code)
+		return;
+	report_result_text(stdout, a->command, t, p, r);
+	text = guest ? agent_outcome_text(guest) : NULL;
+	if (text)
+		printf("%s\n", text);
+	free(text);
+}
+
 static int resize_run(struct resize_args *a)
 {
 	struct tune_cgroup cg = { 0 };
@@ -302,9 +327,6 @@ static int resize_run(struct resize_args *a)
 	struct qmp *q = NULL;
 	bool applied = false;
 	struct agent_outcome guest_off = { 0 }, guest_on = { 0 };
-	const struct agent_outcome *guest;
-	char *guest_text;
-	json_t *result_doc;
 	bool hw_failed;
 	int code;
 
@@ -350,32 +372,18 @@ static int resize_run(struct resize_args *a)
 	 * offlines a CPU itself before it ejects it. */
 	if (agent_offline_before_unplug(&a->agent, &t, &p, &guest_off))
 		cli_warn(&a->common, "guest: %s; unplugging anyway", guest_off.error);
-	code = apply_plan(q, &t, &p, &opts, &r);
+	apply_plan(q, &t, &p, &opts, &r);
 	applied = true;
 	tune_plugged(a, &cg, q, &t, &r);
 	remove_cgroups(a, &cg, &r);
-	code = r.code;
 	/* The plug result stands whatever the guest does next. */
 	agent_online_after_plug(&a->agent, &t, &r, a->timeout_ms, &guest_on);
-	hw_failed = code != VC_EXIT_OK;
-	if (!code)
-		code = guest_on.code;
-	/* The document's exit_code is the process's. */
-	r.code = code;
-	guest = guest_on.n ? &guest_on : guest_off.n ? &guest_off : NULL;
-	if (a->common.json) {
-		result_doc = report_result_json(a->command, &t, &p, &r);
-		if (result_doc && guest)
-			json_object_set_new(result_doc, "guest",
-					    agent_outcome_to_json(guest));
-		cli_print_json(result_doc);
-	} else if (!a->common.quiet || code) {
-		report_result_text(stdout, a->command, &t, &p, &r);
-		guest_text = guest ? agent_outcome_text(guest) : NULL;
-		if (guest_text)
-			printf("%s\n", guest_text);
-		free(guest_text);
-	}
+	hw_failed = r.code != VC_EXIT_OK;
+	if (!hw_failed)
+		r.code = guest_on.code;	/* the document's exit_code is the process's */
+	code = r.code;
+	print_result(a, &t, &p, &r,
+		     guest_on.n ? &guest_on : guest_off.n ? &guest_off : NULL);
 	if (hw_failed)
 		print_failure(a, &r);
 	else if (guest_on.code)
