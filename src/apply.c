@@ -396,6 +396,7 @@ int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
 	int64_t next_poll = vc_now_ms() + POLL_FIRST_MS;
 	int interval = POLL_FIRST_MS;
 	struct vc_err err = { 0 };
+	bool settled = false;	/* the last poll found nothing pending */
 	size_t news;
 
 	r->timed_out = false;
@@ -413,7 +414,8 @@ int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
 			if (settle_by_topology(q, t, r, &err) < 0)
 				goto lost;
 			drain_events(q, r);
-			if (!count_pending(r))
+			settled = !count_pending(r);
+			if (settled)
 				break;
 			interval = interval * 2 > POLL_MAX_MS ? POLL_MAX_MS : interval * 2;
 			next_poll = vc_now_ms() + interval;
@@ -431,8 +433,8 @@ int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
 			goto lost;
 	}
 	/* One look at QEMU's own list settles what events said and gives the
-	 * count after. */
-	if (settle_by_topology(q, t, r, &err) < 0)
+	 * count after; a poll that just did so need not be repeated. */
+	if (!settled && settle_by_topology(q, t, r, &err) < 0)
 		goto lost;
 	r->code = result_code(r, 0);
 	return r->code;

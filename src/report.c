@@ -197,7 +197,7 @@ char *report_progress(const struct apply_result *r)
 		{ APPLY_FAILED, "failed" }, { APPLY_NOT_DONE, "not done" },
 	};
 	char *out = NULL;
-	size_t i, len = 0;
+	size_t i;
 
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		char *l = report_vcpus_in_state(r, parts[i].s);
@@ -213,8 +213,6 @@ char *report_progress(const struct apply_result *r)
 		out = n;
 		if (!out)
 			return NULL;
-		len++;
 	}
-	(void)len;
 	return out;
 }

@@ -273,3 +273,15 @@ teardown() { fake_stop; }
 	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 6 ]
 }
+
+@test "a removal seen only by polling costs one poll, not a poll and a second look" {
+	# No DEVICE_DELETED at all: only query-hotpluggable-cpus can tell.
+	scenario '"deleted_event": "none"'
+	VC set --count 3
+	before=$(count_cmds query-hotpluggable-cpus)
+	run VC set --count 1 --timeout 10 --no-syslog
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"vCPU 2    vcpu2      removed"* ]]
+	# one to plan, one poll that finds both gone
+	[ "$(( $(count_cmds query-hotpluggable-cpus) - before ))" -eq 2 ]
+}
