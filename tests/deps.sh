@@ -17,7 +17,7 @@ BACKPORTS_LIST=/etc/apt/sources.list.d/backports.sources
 # installed PKG -> version of PKG if fully installed, else nothing
 installed()
 {
-	dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' "$1" 2>/dev/null |
+	{ dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' "$1" 2>/dev/null || true; } |
 		awk '$1 == "ii" { print $2 }'
 }
 
