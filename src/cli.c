@@ -124,6 +124,36 @@ const struct argp cli_change_argp = {
 	change_options, change_parse, NULL, NULL, change_children, NULL, NULL
 };
 
+/* How many arguments option opt (the text after "-" or "--") takes, from
+ * tables: 0 or 1, or -1 when it is none of them.  Long names may be
+ * abbreviated as argp allows; an ambiguous one is left for argp to refuse. */
+static int table_arity(const struct argp_option *tab, const char *opt, bool is_long)
+{
+	const struct argp_option *o, *hit = NULL;
+	size_t n = strcspn(opt, "=");
+
+	for (o = tab; o->name || o->key; o++) {
+		if (!is_long) {
+			if (o->key == (unsigned char)opt[0])
+				return o->arg ? 1 : 0;
+			continue;
+		}
+		if (!o->name || strncmp(o->name, opt, n))
+			continue;
+		if (o->name[n] == '\0')
+			return o->arg ? 1 : 0;
+		hit = o;	/* a prefix; argp settles any ambiguity */
+	}
+	return hit ? (hit->arg ? 1 : 0) : -1;
+}
+
+int cli_global_option_arity(const char *opt, bool is_long)
+{
+	int a = table_arity(common_options, opt, is_long);
+
+	return a >= 0 ? a : table_arity(change_options, opt, is_long);
+}
+
 void cli_common_init(struct cli_common *c)
 {
 	memset(c, 0, sizeof(*c));

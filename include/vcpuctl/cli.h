@@ -46,6 +46,13 @@ extern const struct argp cli_common_argp;
  * its cli_common_argp child). */
 extern const struct argp cli_change_argp;
 
+/* Whether opt is one of the options above (cli_common_argp's or
+ * cli_change_argp's), which main() accepts before the command too: opt is
+ * the text after "--" (is_long; "name" or "name=value", a unique prefix
+ * allowed) or after "-" (its first character).  Returns how many
+ * arguments it takes, 0 or 1, or -1 for no such option. */
+int cli_global_option_arity(const char *opt, bool is_long);
+
 /* Set defaults (from the environment) before parsing. */
 void cli_common_init(struct cli_common *c);
 
