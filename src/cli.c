@@ -53,9 +53,18 @@ static const struct argp_option common_options[] = {
 	{ 0 }
 };
 
+void cli_bind_children(struct argp_state *state,
+		       const struct argp_child *children, struct cli_inputs *in)
+{
+	size_t i;
+
+	for (i = 0; children && children[i].argp; i++)
+		state->child_inputs[i] = in;
+}
+
 static error_t common_parse(int key, char *arg, struct argp_state *state)
 {
-	struct cli_common *c = state->input;
+	struct cli_common *c = ((struct cli_inputs *)state->input)->common;
 
 	switch (key) {
 	case 's':
@@ -96,11 +105,11 @@ static const struct argp_option change_options[] = {
 
 static error_t change_parse(int key, char *arg, struct argp_state *state)
 {
-	struct cli_common *c = state->input;
+	struct cli_common *c = ((struct cli_inputs *)state->input)->common;
 
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = c;
+		state->child_inputs[0] = state->input;
 		c->lock = true;
 		c->syslog = true;
 		return 0;
@@ -232,11 +241,17 @@ void cli_print_json(json_t *doc)
 	json_decref(doc);
 }
 
+int cli_fail_after(const struct cli_common *c, const struct vc_err *err)
+{
+	(void)c;
+	fprintf(stderr, "vcpuctl: %s\n", err->msg[0] ? err->msg : "unknown error");
+	return err->code ? err->code : VC_EXIT_INTERNAL;
+}
+
 int cli_fail(const struct cli_common *c, const struct vc_err *err)
 {
-	int code = err->code ? err->code : VC_EXIT_INTERNAL;
+	int code = cli_fail_after(c, err);
 
-	fprintf(stderr, "vcpuctl: %s\n", err->msg[0] ? err->msg : "unknown error");
 	if (c && c->json)
 		cli_print_json(json_pack("{s:{s:i,s:s,s:s}}", "error",
 					 "exit_code", code,
