@@ -1045,8 +1045,8 @@ static int pick_monitor(const struct disc_vm *vm, const char *selector,
 			msg_add(msg, sizeof(msg), "%s%s", msg[0] ? ", " : "",
 				vm->mons[i].spec);
 	return vc_err_set(err, VC_EXIT_USAGE,
-			  "%s: pid %d has %zu QMP monitors: %s; pick one with -s and its path",
-			  selector, (int)vm->pid, n, msg);
+			  "%s: pid %d has %zu QMP monitors: %s; pick one with -s, e.g. -s %s",
+			  selector, (int)vm->pid, n, msg, found->spec);
 }
 
 int disc_resolve(const struct disc_list *l, const char *selector,

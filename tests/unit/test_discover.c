@@ -426,7 +426,7 @@ static void test_resolve(void **state)
 		"pid 300 (unix:/tmp/d2.sock); pick one with -s pid:PID or -s PATH");
 	assert_resolve_fails(&l, "pid:300", VC_EXIT_USAGE,
 		"pid:300: pid 300 has 2 QMP monitors: unix:/tmp/d2.sock, unix:/tmp/d3.sock; "
-		"pick one with -s and its path");
+		"pick one with -s, e.g. -s unix:/tmp/d2.sock");
 	assert_resolve_fails(&l, "name:web9", VC_EXIT_CONN,
 		"name:web9: no QEMU process with -name web9; found lv1 (pid 100), "
 		"dup (pid 200), dup (pid 300) ('vcpuctl ls' lists them)");
