@@ -212,3 +212,52 @@ os.execvp(args[0], args)' "$dir/monitor.sock" "${QEMU:-qemu-system-x86_64}" "${Q
 	run -0 VC ls
 	grep -E "^ *$(pid_of lv) +$P-lv +- +libvirt .* held$" <<<"$output"
 }
+
+# complete LINE: COMPREPLY for the end of LINE, split as bash splits it
+# (':' and '=' are word breaks), one per line, sorted
+complete_line() {
+	# shellcheck source=/dev/null
+	source "$BATS_TEST_DIRNAME/../../src/vcpuctl.bash"
+	COMP_LINE=$1
+	COMP_POINT=${#1}
+	read -ra COMP_WORDS <<<"$(sed 's/\([:=]\)/ \1 /g' <<<"$1")"
+	[[ $1 == *[[:space:]:=] ]] && COMP_WORDS+=("")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	_vcpuctl
+	printf '%s\n' "${COMPREPLY[@]}" | sort
+}
+
+@test "bash completion: -s name: completes the names ls finds, pid: the pids" {
+	run -0 complete_line "$VCPUCTL count -s name:$P-d"
+	# bash replaces only what follows the last ':'
+	[ "$output" = "$(printf '%s\n' "$P-db1" "$P-dup")" ]
+	run -0 complete_line "$VCPUCTL count --socket=name:$P-un"
+	[ "$output" = "$P-unix" ]
+	# another QEMU's pid may start with the same digits
+	run -0 complete_line "$VCPUCTL show -s pid:$(pid_of db1)"
+	grep -qx "$(pid_of db1)" <<<"$output"
+	! grep -v "^$(pid_of db1)" <<<"$output"
+	run -0 complete_line "$VCPUCTL show -s na"
+	[ "$output" = "name:" ]
+}
+
+# The README's and the man page's examples of ls and name:, as written,
+# with web1 standing for a VM of this file.
+doc_examples() {
+	local repo=$BATS_TEST_DIRNAME/../..
+	{
+		sed -n 's/^    \(vcpuctl [^#]*\)#.*/\1/p' "$repo/README"
+		sed -n '/^\.SH EXAMPLES/,/^\.SH /s/^\$ \(vcpuctl .*\)/\1/p' "$repo/man/vcpuctl.1" | sed 's/\\-/-/g'
+	} | grep -E 'vcpuctl ls|name:web1' | sed 's/ *$//'
+}
+
+@test "the README's and the man page's ls and name: examples run" {
+	local n=0 cmd
+	while read -r cmd; do
+		cmd=${cmd//web1/$P-unix}
+		run -0 --separate-stderr env PATH="$(dirname "$VCPUCTL"):$PATH" bash -c "$cmd"
+		[ -n "$output" ]
+		n=$((n + 1))
+	done < <(doc_examples)
+	[ "$n" -ge 6 ]
+}
