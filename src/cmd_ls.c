@@ -24,10 +24,14 @@ struct ls_opts {
 	struct cli_common c;
 	bool probe;
 	int64_t probe_timeout_ms;
+	char **pats;             /* [NAME|PID...] */
+	size_t n_pats;
 };
 
 static const char ls_doc[] =
-	"List every QEMU process this user can see, with its QMP monitors: "
+	"List every QEMU process this user can see, or those whose -name matches "
+	"a NAME pattern (as the shell matches, e.g. 'web*') or whose pid is PID, "
+	"with its QMP monitors: "
 	"PID, NAME (-name), UUID, MANAGER (libvirt, proxmox), SMP (-smp as "
 	"given), QMP (the socket to give -s) and STATE.  Read from /proc "
 	"alone: ls connects to nothing, so it never takes a monitor's one "
@@ -66,15 +70,16 @@ static error_t ls_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--probe-timeout: '%s' is not a number of "
 				   "seconds above 0 and up to 3600", arg);
 		return 0;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
-		return EINVAL;
+	case ARGP_KEY_ARGS:
+		o->pats = state->argv + state->next;
+		o->n_pats = (size_t)(state->argc - state->next);
+		return 0;
 	}
 	return ARGP_ERR_UNKNOWN;
 }
 
 static const struct argp ls_argp = {
-	ls_options, ls_parse, NULL, ls_doc, NULL, NULL, NULL
+	ls_options, ls_parse, "[NAME|PID...]", ls_doc, NULL, NULL, NULL
 };
 
 /* ---- columns ---- */
@@ -329,6 +334,7 @@ int cmd_ls(int argc, char **argv)
 	argp_parse(&ls_argp, argc, argv, 0, NULL, &o);
 	if (disc_scan("/proc", &l, &err) < 0)
 		return cli_fail(&o.c, &err);
+	disc_filter(&l, o.pats, o.n_pats);
 	if (o.probe && disc_probe(&l, (int)o.probe_timeout_ms, &err) < 0)
 		goto fail;
 	if (o.c.json) {

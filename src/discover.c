@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -937,6 +938,35 @@ const char *disc_probe_name(enum disc_probe_state s)
 	if (s <= DISC_PROBE_NONE || s > DISC_PROBE_ERROR)
 		return NULL;
 	return names[s];
+}
+
+static bool vm_matches(const struct disc_vm *vm, char *const *pats, size_t n)
+{
+	size_t i;
+	long pid;
+
+	for (i = 0; i < n; i++) {
+		if (vc_parse_long(pats[i], 1, INT_MAX, &pid) && vm->pid == (pid_t)pid)
+			return true;
+		if (vm->name && fnmatch(pats[i], vm->name, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+void disc_filter(struct disc_list *l, char *const *pats, size_t n)
+{
+	size_t i, kept = 0;
+
+	if (!n)
+		return;
+	for (i = 0; i < l->n; i++) {
+		if (vm_matches(&l->vms[i], pats, n))
+			l->vms[kept++] = l->vms[i];
+		else
+			disc_vm_free(&l->vms[i]);
+	}
+	l->n = kept;
 }
 
 /* ---- selectors ---- */

@@ -112,6 +112,10 @@ const char *disc_manager_name(enum disc_manager m);
 /* "ok", "busy", "refused", "timeout", "error", or NULL when not probed. */
 const char *disc_probe_name(enum disc_probe_state s);
 
+/* Keep only the VMs that one of pats[0..n-1] matches: a pid, or a shell
+ * pattern (fnmatch) on the name.  n == 0 keeps all. */
+void disc_filter(struct disc_list *l, char *const *pats, size_t n);
+
 /* Is spec a selector that disc_resolve() takes: "name:..." or "pid:..."? */
 bool disc_is_selector(const char *spec);
 

@@ -120,6 +120,13 @@ time.sleep(120)' "$1" "$D/held" </dev/null >/dev/null 2>&1 3>&- &
 	[ "$(grep -cE "^ *$(pid_of two) +$P-two " <<<"$output")" -eq 2 ]
 }
 
+@test "ls NAME-PATTERN PID: only those" {
+	run -0 VC ls --json "$P-d*" "$(pid_of unix)"
+	[ "$(jq -c '[.[].name] | sort' <<<"$output")" = "[\"$P-db1\",\"$P-dup\",\"$P-dup\",\"$P-unix\"]" ]
+	run -0 VC ls --json "$P-nosuch"
+	[ "$output" = "[]" ]
+}
+
 @test "count -s name:NAME and -s pid:PID, each spelling" {
 	run -0 VC count -s "name:$P-unix"
 	[ "$output" = "$(printf 'online 1\nmax 4\nremovable 0')" ]
@@ -161,7 +168,7 @@ time.sleep(120)' "$1" "$D/held" </dev/null >/dev/null 2>&1 3>&- &
 	hold "$D/unix.sock"
 	run -0 timeout 60 "$VCPUCTL" ls --json
 	[ "$(jq -r --argjson p "$(pid_of unix)" '.[] | select(.pid == $p) | .sockets[0].held' <<<"$output")" = true ]
-	run -0 timeout 60 "$VCPUCTL" ls --probe --probe-timeout 30 --json
+	run -0 timeout 60 "$VCPUCTL" ls --probe --probe-timeout 30 --json "$P-*"
 	[ "$(jq -r --argjson p "$(pid_of unix)" '.[] | select(.pid == $p) | .sockets[0].probe.state' <<<"$output")" = busy ]
 	# the others still answer in the same probe
 	[ "$(jq -c --argjson p "$(pid_of db1)" '.[] | select(.pid == $p) | .sockets[0].probe' <<<"$output")" = \
@@ -176,7 +183,7 @@ time.sleep(120)' "$1" "$D/held" </dev/null >/dev/null 2>&1 3>&- &
 	qemu_start stale -name "$P-stale" -qmp "unix:$D/stale.sock,server=on,wait=off"
 	rm "$D/stale.sock"
 	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$D/stale.sock"
-	run -0 VC ls --probe --probe-timeout 30
+	run -0 VC ls --probe --probe-timeout 30 "$P-*"
 	grep -E "^ *$(pid_of unix) +$P-unix .* online 1 of 4$" <<<"$output"
 	grep -E "^ *$(pid_of db1) +$P-db1 .* online 2 of 6$" <<<"$output"
 	grep -E "^ *$(pid_of stale) +$P-stale .* refused$" <<<"$output"
@@ -260,4 +267,27 @@ doc_examples() {
 		n=$((n + 1))
 	done < <(doc_examples)
 	[ "$n" -ge 6 ]
+}
+
+@test "ls --probe: monitors that never greet cost the deadline once, not once each" {
+	local s
+	qemu_start silent -name "$P-silent" \
+		-qmp "unix:$D/s1.sock,server=on,wait=off" -qmp "unix:$D/s2.sock,server=on,wait=off" \
+		-qmp "unix:$D/s3.sock,server=on,wait=off" -qmp "unix:$D/s4.sock,server=on,wait=off"
+	# in their place: listeners that accept and never say a word
+	rm "$D"/s[1-4].sock
+	python3 -c '
+import socket, sys, time
+ls = []
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX); s.bind(p); s.listen(8); ls.append(s)
+open(sys.argv[1] + ".ready", "w").close()
+time.sleep(120)' "$D"/s{1,2,3,4}.sock </dev/null >/dev/null 2>&1 3>&- &
+	HOLDER=$!
+	for _ in $(seq 300); do [ -e "$D/s1.sock.ready" ] && break; sleep 0.1; done
+	s=$SECONDS
+	run -0 VC ls --probe --probe-timeout 5 --json "$(pid_of silent)"
+	# four monitors, 5 s each one after another would be 20 s
+	[ $((SECONDS - s)) -lt 15 ]
+	[ "$(jq -r --argjson p "$(pid_of silent)" '[.[] | select(.pid == $p) | .sockets[].probe.state | select(. == "busy" or . == "timeout")] | length' <<<"$output")" = 4 ]
 }

@@ -482,6 +482,28 @@ static void test_resolve_nothing_to_connect(void **state)
 	disc_vm_free(&vms[2]);
 }
 
+static void test_filter(void **state)
+{
+	struct vc_err err = { 0 };
+	struct disc_list l;
+	char *pats[] = { "d?p", "100" };
+
+	(void)state;
+	assert_int_equal(disc_scan(proc, &l, &err), 0);
+	disc_filter(&l, pats, 0);
+	assert_int_equal(l.n, 3);
+	disc_filter(&l, pats + 1, 1);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.vms[0].pid, 100);
+	disc_list_free(&l);
+	assert_int_equal(disc_scan(proc, &l, &err), 0);
+	disc_filter(&l, pats, 1);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.vms[0].pid, 200);
+	assert_int_equal(l.vms[1].pid, 300);
+	disc_list_free(&l);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -511,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_is_qemu),
 		cmocka_unit_test_setup_teardown(test_scan, proc_setup, proc_teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, proc_setup, proc_teardown),
+		cmocka_unit_test_setup_teardown(test_filter, proc_setup, proc_teardown),
 		cmocka_unit_test(test_resolve_nothing_to_connect),
 		cmocka_unit_test(test_names),
 	};
