@@ -998,6 +998,9 @@ static void msg_add(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Enough of a name to recognise it; the message has room for the rest. */
+#define NAME_IN_MSG 48
+
 /* "web1 (pid 12), pid 34 (no name), ..." of every VM in l. */
 static void list_vms(char *buf, size_t size, const struct disc_list *l)
 {
@@ -1014,8 +1017,10 @@ static void list_vms(char *buf, size_t size, const struct disc_list *l)
 			break;
 		}
 		if (l->vms[i].name)
-			msg_add(buf, size, "%s%s (pid %d)", i ? ", " : "",
-				l->vms[i].name, (int)l->vms[i].pid);
+			msg_add(buf, size, "%s%.*s%s (pid %d)", i ? ", " : "",
+				NAME_IN_MSG, l->vms[i].name,
+				strlen(l->vms[i].name) > NAME_IN_MSG ? "..." : "",
+				(int)l->vms[i].pid);
 		else
 			msg_add(buf, size, "%spid %d (no -name)", i ? ", " : "",
 				(int)l->vms[i].pid);
@@ -1207,13 +1212,17 @@ static void job_free(struct probe_job *j)
 	free(j);
 }
 
+/* The probe sorts qmp_open()'s and topo_query()'s failures by their
+ * wording (qmp.c): a monitor that connects but never greets, or whose
+ * backlog is full, has another client (one that came after
+ * /proc/net/unix was read); a refused or vanished socket has no listener. */
 static void probe_classify(struct probe_job *j, const struct vc_err *err)
 {
-	/* qmp_open() words a silent monitor so; it is the race where a
-	 * client connected after /proc/net/unix was read. */
-	if (strstr(err->msg, "no QMP greeting"))
+	if (strstr(err->msg, "no QMP greeting") ||
+	    strstr(err->msg, "too many clients"))
 		j->state = DISC_PROBE_BUSY;
-	else if (strstr(err->msg, "refused") || strstr(err->msg, "No such file"))
+	else if (strstr(err->msg, "connection refused") ||
+		 strstr(err->msg, "No such file"))
 		j->state = DISC_PROBE_REFUSED;
 	else if (strstr(err->msg, " within "))
 		j->state = DISC_PROBE_TIMEOUT;
@@ -1255,7 +1264,7 @@ static void *probe_thread(void *arg)
 	return NULL;
 }
 
-static int probe_start(struct probe_shared *sh, struct probe_job *j)
+static int probe_start(struct probe_job *j)
 {
 	pthread_attr_t attr;
 	pthread_t tid;
@@ -1267,7 +1276,6 @@ static int probe_start(struct probe_shared *sh, struct probe_job *j)
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	rc = pthread_create(&tid, &attr, probe_thread, j);
 	pthread_attr_destroy(&attr);
-	(void)sh;
 	return rc;
 }
 
@@ -1327,7 +1335,7 @@ int disc_probe(struct disc_list *l, int timeout_ms, struct vc_err *err)
 			j->refs = 2;
 			sh->refs++;
 			sh->pending++;
-			if (probe_start(sh, j)) {
+			if (probe_start(j)) {
 				sh->refs--;
 				sh->pending--;
 				job_free(j);

@@ -356,6 +356,20 @@ static int proc_setup(void **state)
 	put_dir("500");             /* a zombie: empty cmdline */
 	put_file("500/cmdline", "", 0);
 	put_dir("600");             /* gone before its cmdline was read */
+	{
+		/* 3 MiB of -name: read whole, in steps */
+		size_t n = 3u << 20;
+		char *big = malloc(n + 64);
+		int len;
+
+		assert_non_null(big);
+		len = snprintf(big, 64, "qemu-system-x86_64%c-name%c", 0, 0);
+		memset(big + len, 'n', n);
+		big[len + n] = '\0';
+		put_dir("700");
+		put_file("700/cmdline", big, (size_t)len + n + 1);
+		free(big);
+	}
 	put_dir("self");
 	return 0;
 }
@@ -376,10 +390,13 @@ static void test_scan(void **state)
 
 	(void)state;
 	assert_int_equal(disc_scan(proc, &l, &err), 0);
-	assert_int_equal(l.n, 3);
+	assert_int_equal(l.n, 4);
 	assert_int_equal(l.vms[0].pid, 100);
 	assert_int_equal(l.vms[1].pid, 200);
 	assert_int_equal(l.vms[2].pid, 300);
+	assert_int_equal(l.vms[3].pid, 700);
+	assert_int_equal(strlen(l.vms[3].name), 3u << 20);
+	assert_false(l.vms[3].cmdline_truncated);
 	assert_string_equal(l.vms[0].exe, "qemu-system-x86_64");
 	assert_string_equal(l.vms[2].exe, "qemu-system-aarch64");
 	assert_true(l.vms[0].cmdline_readable);
@@ -406,6 +423,9 @@ static void assert_resolve_fails(const struct disc_list *l, const char *sel,
 	assert_int_equal(err.code, code);
 }
 
+#define N8 "nnnnnnnn"
+#define N48 N8 N8 N8 N8 N8 N8
+
 static void test_resolve(void **state)
 {
 	const struct disc_monitor *mon;
@@ -429,10 +449,10 @@ static void test_resolve(void **state)
 		"pick one with -s, e.g. -s unix:/tmp/d2.sock");
 	assert_resolve_fails(&l, "name:web9", VC_EXIT_CONN,
 		"name:web9: no QEMU process with -name web9; found lv1 (pid 100), "
-		"dup (pid 200), dup (pid 300) ('vcpuctl ls' lists them)");
+		"dup (pid 200), dup (pid 300), " N48 "... (pid 700) ('vcpuctl ls' lists them)");
 	assert_resolve_fails(&l, "pid:400", VC_EXIT_CONN,
 		"pid:400: no QEMU process with pid 400; found lv1 (pid 100), "
-		"dup (pid 200), dup (pid 300) ('vcpuctl ls' lists them)");
+		"dup (pid 200), dup (pid 300), " N48 "... (pid 700) ('vcpuctl ls' lists them)");
 	assert_resolve_fails(&l, "pid:x1", VC_EXIT_USAGE,
 			     "pid:x1: 'x1' is not a process id");
 	assert_resolve_fails(&l, "pid:", VC_EXIT_USAGE, "pid:: '' is not a process id");
@@ -491,7 +511,7 @@ static void test_filter(void **state)
 	(void)state;
 	assert_int_equal(disc_scan(proc, &l, &err), 0);
 	disc_filter(&l, pats, 0);
-	assert_int_equal(l.n, 3);
+	assert_int_equal(l.n, 4);
 	disc_filter(&l, pats + 1, 1);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.vms[0].pid, 100);
