@@ -291,3 +291,25 @@ time.sleep(120)' "$D"/s{1,2,3,4}.sock </dev/null >/dev/null 2>&1 3>&- &
 	[ $((SECONDS - s)) -lt 15 ]
 	[ "$(jq -r --argjson p "$(pid_of silent)" '[.[] | select(.pid == $p) | .sockets[].probe.state | select(. == "busy" or . == "timeout")] | length' <<<"$output")" = 4 ]
 }
+
+@test "as another user: listed from argv[0]; a socket only root may open is exit 3" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to switch to nobody"
+	command -v setpriv >/dev/null || skip "no setpriv"
+	chmod 0711 "$D"
+	run -0 setpriv --reuid=65534 --regid=65534 --clear-groups "$VCPUCTL" ls --json "$P-unix"
+	[ "$(jq -c '.[] | [.pid, .program, .cmdline_readable, .sockets[0].spec]' <<<"$output")" = \
+	  "[$(pid_of unix),\"qemu-system-x86_64\",true,\"unix:$D/unix.sock\"]" ]
+	chmod 0600 "$D/unix.sock"
+	run -3 --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$VCPUCTL" count -s "name:$P-unix"
+	[[ $stderr == *"$D/unix.sock: Permission denied"* ]]
+	chmod 0755 "$D/unix.sock"
+	chmod 0700 "$D"
+}
+
+@test "ls: bad arguments are usage errors" {
+	run -2 --separate-stderr VC ls --probe-timeout 0
+	[[ $stderr == *"--probe-timeout: '0' is not a number of seconds above 0 and up to 3600"* ]]
+	run -2 VC ls --probe-timeout x
+	run -2 VC ls --socket /x
+}
