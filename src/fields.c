@@ -132,7 +132,7 @@ int fields_select(const struct field_set *set, const char *spec,
 	return 0;
 }
 
-#define CELL_MAX 256
+#define CELL_MAX 1024
 
 static void print_cell(const struct field_cols *cols, size_t c, const char *s,
 		       const size_t *width, FILE *f)

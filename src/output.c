@@ -5,6 +5,7 @@
 
 #include "vcpuctl/output.h"
 #include "vcpuctl/report.h"
+#include "vcpuctl/util.h"
 
 #define FIELDS(a) { (a), sizeof(a) / sizeof((a)[0]) }
 
@@ -103,17 +104,26 @@ static void get_type(const void *c, size_t i, struct fv *v)
 		fv_str(v, ENT(c, i)->type);
 }
 
+/* Verbatim, unless an escape or a byte beyond ASCII needs jansson's
+ * spelling (the document is ASCII throughout). */
 static void get_props(const void *c, size_t i, struct fv *v)
 {
 	const struct topo_entity *e = ENT(c, i);
+	const unsigned char *p;
 
-	if (e->props_text) {
+	if (!e->props)
+		return;
+	for (p = (const unsigned char *)e->props; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '\\')
+			break;
+	if (!*p) {
 		v->kind = FV_RAW;
-		v->s = e->props_text;
-	} else if (e->props) {
-		v->kind = FV_JSON;
-		v->json = e->props;
+		v->s = e->props;
+		return;
 	}
+	v->kind = FV_JSON;
+	v->owned = true;
+	v->json = topo_entity_props(e);
 }
 
 /* {"socket": 1, "core": 0, ...}: the keys present, node excluded. */
@@ -596,6 +606,7 @@ int out_result_doc(FILE *f, const char *command, const struct topology *t,
 	jw_string(w, "result", vc_exit_name(r->code));
 	jw_string(w, "error", r->error);
 	jw_bool(w, "timed_out", r->timed_out);
+	jw_string(w, "interrupted_by", r->signo ? vc_signal_name(r->signo) : NULL);
 	jw_rows(w, "vcpus", &out_result_fields, &c, c.n);
 	jw_string(w, "pending", pending);
 	if (r->online_after >= 0)
