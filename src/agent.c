@@ -196,7 +196,9 @@ static int agent_scan_sync(char *buf, size_t *len, json_int_t id)
 	}
 }
 
-int agent_sync(struct agent *a, struct vc_err *err)
+/* guest-sync-delimited with a fresh random id; everything that arrives
+ * before its answer is dropped. */
+static int agent_sync(struct agent *a, struct vc_err *err)
 {
 	const char *what = "guest-sync-delimited";
 	json_int_t id = agent_random_id();
@@ -350,7 +352,8 @@ static json_t *agent_reply_value(struct agent *a, const char *command,
 	return NULL;
 }
 
-json_t *agent_call(struct agent *a, const char *command, json_t *args,
+/* One command; a new reference to its "return", or NULL with err. */
+static json_t *agent_call(struct agent *a, const char *command, json_t *args,
 		   struct vc_err *err)
 {
 	json_t *req, *msg = NULL, *val;

@@ -377,7 +377,7 @@ static void jw_int_text(struct jw *w, long long n)
 	jw_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-void jw_value(struct jw *w, const char *key, const struct fv *v)
+static void jw_value(struct jw *w, const char *key, const struct fv *v)
 {
 	json_t *j;
 
@@ -452,20 +452,8 @@ void jw_string(struct jw *w, const char *key, const char *s)
 	jw_value(w, key, &v);
 }
 
-void jw_json(struct jw *w, const char *key, json_t *j)
-{
-	struct fv v = { .kind = FV_JSON, .json = j };
-
-	if (!j) {
-		w->failed = true;
-		return;
-	}
-	jw_value(w, key, &v);
-	json_decref(j);
-}
-
-void jw_row(struct jw *w, const struct field_set *set, const void *ctx,
-	    size_t i)
+static void jw_row(struct jw *w, const struct field_set *set, const void *ctx,
+		   size_t i)
 {
 	struct fv v;
 	size_t k;

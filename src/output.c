@@ -321,7 +321,7 @@ static void show_ctx_init(struct show_ctx *c, const struct out_show *s)
 			c->cpu_state = true;
 }
 
-void out_topology_summary(const struct topology *t, char *buf, size_t size)
+static void out_topology_summary(const struct topology *t, char *buf, size_t size)
 {
 	snprintf(buf, size, "online %d of %d vCPUs, %d removable",
 		 t->online, t->max, t->removable);
@@ -427,6 +427,8 @@ int out_show_json(const struct topology *t, const char *version,
 
 	return out_show_doc(&s, f);
 }
+
+static void out_guest_outcome(struct jw *w, const struct agent_outcome *out);
 
 /* ---- result entries: one row per vCPU of a change --------------------- */
 
@@ -923,7 +925,7 @@ static const struct field outcome_fields[] = {
 
 static const struct field_set out_outcome_fields = FIELDS(outcome_fields);
 
-void out_guest_outcome(struct jw *w, const struct agent_outcome *out)
+static void out_guest_outcome(struct jw *w, const struct agent_outcome *out)
 {
 	jw_key(w, "guest");
 	jw_begin_object(w);

@@ -54,18 +54,6 @@ struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err);
 /* Close and free; NULL is fine. */
 void agent_close(struct agent *a);
 
-/* guest-sync-delimited with a fresh random id; everything that arrives
- * before its answer is dropped.  agent_open() and a call after a timeout
- * do this themselves.  Returns 0 or -1 with err set. */
-int agent_sync(struct agent *a, struct vc_err *err);
-
-/* Run one command.  args may be NULL and is borrowed.  Returns a new
- * reference to the value of "return", or NULL with err set: an error reply
- * gives "<command>: <Class>: <desc>" and agent_last_error_class() tells the
- * class ("CommandNotFound" when the guest's policy disabled it). */
-json_t *agent_call(struct agent *a, const char *command, json_t *args,
-		   struct vc_err *err);
-
 /* Class of the last error reply, or "" (borrowed). */
 const char *agent_last_error_class(const struct agent *a);
 

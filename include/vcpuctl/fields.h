@@ -127,19 +127,14 @@ void jw_end_object(struct jw *w);            /* "}" */
 void jw_begin_array(struct jw *w);           /* "[" */
 void jw_end_array(struct jw *w);             /* "]" */
 void jw_key(struct jw *w, const char *key);  /* key: plain ASCII */
-/* A member (key may be NULL inside an array); FV_ABSENT writes nothing. */
-void jw_value(struct jw *w, const char *key, const struct fv *v);
+/* A member (key NULL inside an array). */
 void jw_int(struct jw *w, const char *key, long long n);
 void jw_bool(struct jw *w, const char *key, bool b);
 void jw_string(struct jw *w, const char *key, const char *s); /* NULL: null */
-/* v as jansson dumps it; steals v (NULL: failure). */
-void jw_json(struct jw *w, const char *key, json_t *v);
 void jw_newline(struct jw *w);
 
-/* Row i as one object: every field with a key, in table order. */
-void jw_row(struct jw *w, const struct field_set *set, const void *ctx,
-	    size_t i);
-/* key: [rows 0..n-1] */
+/* key: [rows 0..n-1], each row an object of every field with a key, in
+ * table order (FV_ABSENT leaves the member out). */
 void jw_rows(struct jw *w, const char *key, const struct field_set *set,
 	     const void *ctx, size_t n);
 

@@ -63,9 +63,6 @@ int out_show_json(const struct topology *t, const char *version,
 		  const char *package, const struct tune_thread_info *info,
 		  FILE *f);
 
-/* "online 4 of 8 vCPUs, 3 removable" (no newline), into buf. */
-void out_topology_summary(const struct topology *t, char *buf, size_t size);
-
 /* ---- set / add / del / wait / plan / tune ----------------------------- */
 
 /* One line per vCPU of r and the summary lines.  t is the topology after
@@ -105,8 +102,5 @@ int out_guest_table(FILE *f, const struct agent_view *v);
 int out_guest_doc(FILE *f, const struct agent_view *v,
 		  const struct agent_change *ch, size_t n, const bool *unchanged,
 		  const char *error);
-
-/* The "guest" member of a result document, written at w. */
-void out_guest_outcome(struct jw *w, const struct agent_outcome *out);
 
 #endif
