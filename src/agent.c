@@ -133,7 +133,7 @@ static void agent_trace(struct agent *a, char dir, json_t *msg)
 {
 	if (!a->trace)
 		return;
-	fprintf(a->trace, "%c ", dir);
+	fprintf(a->trace, "ga%c ", dir);
 	json_dumpf(msg, a->trace, JSON_COMPACT);
 	fputc('\n', a->trace);
 }
@@ -249,7 +249,7 @@ static int agent_sync(struct agent *a, struct vc_err *err)
 			break;
 	}
 	if (a->trace)
-		fprintf(a->trace, "< {\"return\": %" JSON_INTEGER_FORMAT "}\n", id);
+		fprintf(a->trace, "ga< {\"return\": %" JSON_INTEGER_FORMAT "}\n", id);
 	/* Nothing was in flight but the sync: what follows it is noise. */
 	js_reset(&a->js);
 	a->need_sync = false;
@@ -260,7 +260,9 @@ out:
 	return rc;
 }
 
-struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err)
+/* trace: a file the session logs its messages to (appended), or NULL. */
+static struct agent *agent_new(const char *path, int timeout_ms,
+			       const char *trace, struct vc_err *err)
 {
 	struct agent *a;
 	size_t i;
@@ -288,6 +290,14 @@ struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err)
 		vc_err_set(err, VC_EXIT_AGENT, "empty guest agent socket path");
 		goto fail;
 	}
+	if (trace && *trace) {
+		a->trace = fopen(trace, "a");
+		if (!a->trace) {
+			vc_err_errno(err, VC_EXIT_USAGE, errno, "--trace %s", trace);
+			goto fail;
+		}
+		setvbuf(a->trace, NULL, _IOLBF, 0);
+	}
 	if (agent_connect(a, err) < 0 || agent_sync(a, err) < 0)
 		goto fail;
 	return a;
@@ -296,12 +306,24 @@ fail:
 	return NULL;
 }
 
+struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err)
+{
+	return agent_new(path, timeout_ms, NULL, err);
+}
+
+struct agent *agent_open_opts(const struct agent_opts *o, struct vc_err *err)
+{
+	return agent_new(o->path, (int)o->timeout_ms, o->trace, err);
+}
+
 void agent_close(struct agent *a)
 {
 	if (!a)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
+	if (a->trace)
+		fclose(a->trace);
 	js_free(&a->js);
 	free(a->rbuf);
 	free(a->name);
@@ -318,11 +340,6 @@ const char *agent_last_error_class(const struct agent *a)
 unsigned agent_round_trips(const struct agent *a)
 {
 	return a->round_trips;
-}
-
-void agent_set_trace(struct agent *a, FILE *trace)
-{
-	a->trace = trace;
 }
 
 static json_t *agent_reply_value(struct agent *a, const char *command,
@@ -910,7 +927,7 @@ int agent_view_fetch(const struct agent_opts *o, const struct topology *t,
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	a = agent_open(o->path, (int)o->timeout_ms, err);
+	a = agent_open_opts(o, err);
 	if (!a)
 		return -1;
 	rc = agent_view_query(a, t, v, err);
@@ -1240,7 +1257,7 @@ int agent_online_after_plug(const struct agent_opts *o,
 			for (k = 0; k < r->items[i].count; k++)
 				agent_outcome_add(out, cap, r->items[i].first + k);
 
-	a = agent_open(o->path, (int)o->timeout_ms, &err);
+	a = agent_open_opts(o, &err);
 	if (!a) {
 		rc = agent_outcome_fail(out, err.code == VC_EXIT_INTERNAL
 					? VC_EXIT_INTERNAL : VC_EXIT_NOT_ONLINE,
@@ -1336,7 +1353,7 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	if (!out->n)
 		goto out;
 
-	a = agent_open(o->path, (int)o->timeout_ms, &err);
+	a = agent_open_opts(o, &err);
 	if (!a || agent_view_query(a, t, &v, &err) < 0) {
 		agent_outcome_mark(out, AGENT_VCPU_NOT_TRIED);
 		rc = agent_outcome_fail(out, err.code == VC_EXIT_INTERNAL

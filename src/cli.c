@@ -50,7 +50,7 @@ static const struct argp_option common_options[] = {
 	  "give up on connect, greeting or any reply after SEC seconds (default 10; 0: never)", 0 },
 	{ "stats", OPT_STATS, NULL, 0, "print QMP round trips (all, and of the change itself) and elapsed time on stderr", 0 },
 	{ "trace", OPT_TRACE, "FILE", 0,
-	  "log every QMP message to FILE (default: $VCPUCTL_QMP_TRACE)", 0 },
+	  "log every QMP and guest agent message to FILE (default: $VCPUCTL_QMP_TRACE)", 0 },
 	{ 0 }
 };
 

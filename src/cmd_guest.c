@@ -250,7 +250,8 @@ static int guest_run(struct guest_args *g)
 		return cli_fail(&g->common, &err);
 	}
 	have_topo = guest_topology(g, &t);
-	a = agent_open(g->agent.path, (int)g->agent.timeout_ms, &err);
+	g->agent.trace = g->common.trace;
+	a = agent_open_opts(&g->agent, &err);
 	if (!a || agent_view_query(a, have_topo ? &t : NULL, &v, &err) < 0)
 		goto fail;
 	if (n) {

@@ -293,6 +293,7 @@ static int resize_main(enum resize_mode mode, const char *command,
 		tune_opts_free(&a.tune);
 		return VC_EXIT_USAGE;
 	}
+	a.agent.trace = a.common.trace;
 	code = resize_cmd_run(&a);
 	tune_opts_free(&a.tune);
 	return code;

@@ -184,6 +184,7 @@ int cmd_show(int argc, char **argv)
 	agent_opts_init(&s.agent);
 	s.in = (struct cli_inputs){ .common = &s.c, .agent = &s.agent };
 	argp_parse(&show_argp, argc, argv, 0, NULL, &s);
+	s.agent.trace = s.c.trace;
 	q = cli_connect(&s.c, &err);
 	if (!q)
 		return cli_fail(&s.c, &err);

@@ -43,6 +43,7 @@
 #define AGENT_DEFAULT_TIMEOUT_MS 5000
 
 struct agent;
+struct agent_opts;
 
 /* ---- client ---------------------------------------------------------- */
 
@@ -50,6 +51,9 @@ struct agent;
  * bounds connect, the sync and, later, every reply (<= 0: no bound).
  * Returns a new session, or NULL with err set. */
 struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err);
+
+/* agent_open() of o->path with o->timeout_ms, logging to o->trace. */
+struct agent *agent_open_opts(const struct agent_opts *o, struct vc_err *err);
 
 /* Close and free; NULL is fine. */
 void agent_close(struct agent *a);
@@ -59,9 +63,6 @@ const char *agent_last_error_class(const struct agent *a);
 
 /* Commands sent after the connection's first sync (syncs not counted). */
 unsigned agent_round_trips(const struct agent *a);
-
-/* Log every message as "> json" / "< json" to trace (borrowed). */
-void agent_set_trace(struct agent *a, FILE *trace);
 
 /* ---- guest-get-vcpus / guest-set-vcpus -------------------------------- */
 
@@ -182,6 +183,8 @@ bool agent_view_mismatch(const struct agent_view *v, const struct topology *t,
 /* The command-line side, shared by guest, set and show. */
 struct agent_opts {
 	const char *path;       /* --guest-agent PATH; NULL: no agent step */
+	const char *trace;      /* --trace FILE: every agent message is appended
+	                           there as "ga> json" / "ga< json"; NULL: none */
 	bool offline_first;     /* --guest-offline-first (set, del) */
 	int64_t timeout_ms;     /* --agent-timeout SEC */
 };

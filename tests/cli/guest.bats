@@ -234,3 +234,13 @@ set_scenario() {
 	[ "$(jq -r '.guest.vcpus[0].state' <<<"${lines[0]}")" = not-tried ]
 	[[ "$(jq -r '.guest.error' <<<"${lines[0]}")" == *"not running in the guest"* ]]
 }
+
+@test "--trace records the guest agent's messages too, as ga> / ga<" {
+	agent_start
+	run VC guest --trace "$BATS_TEST_TMPDIR/trace"
+	[ "$status" -eq 0 ]
+	grep -q '^ga> {"execute":"guest-sync-delimited"' "$BATS_TEST_TMPDIR/trace"
+	grep -q '^ga< {"return":' "$BATS_TEST_TMPDIR/trace"
+	grep -q '^ga> {"execute":"guest-get-vcpus"}' "$BATS_TEST_TMPDIR/trace"
+	grep -q '^ga< {"return":\[' "$BATS_TEST_TMPDIR/trace"
+}
