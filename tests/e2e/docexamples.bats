@@ -25,7 +25,8 @@ setup_file() {
 	# Every example's plug counts against TCG's thread budget: room for
 	# all.  32 possible vCPUs boot slower; a loaded machine slower still.
 	VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-240} vm_start --smp 1,maxcpus=32 --agent -- \
-		-qmp "unix:$BATS_FILE_TMPDIR/qmp2.sock,server=on,wait=off"
+		-monitor "unix:$BATS_FILE_TMPDIR/hmp.sock,server=on,wait=off" \
+		-name "vcpuctl-doc-$$"
 	echo "$VM_DIR" > "$BATS_FILE_TMPDIR/vm_dir"
 	# The examples' VM cgroups (machine/vm1, machine.slice/web1) stand for
 	# ones the VM's manager made: here under vcpuctl-doc-PID in this
@@ -62,8 +63,9 @@ setup() {
 	export VCPUCTL_SOCKET=$VM_SOCK
 	export VCPUCTL_SYSLOG_SOCKET=$BATS_FILE_TMPDIR/no-syslog.sock
 	export VCPUCTL_LOCK_DIR=$BATS_FILE_TMPDIR/locks
-	QMP2=$BATS_FILE_TMPDIR/qmp2.sock
+	HMP=$BATS_FILE_TMPDIR/hmp.sock
 	CG=$(cat "$BATS_FILE_TMPDIR/cg")
+	NAME=$CG	# the VM's -name: vcpuctl-doc-PID too
 }
 
 examples() { python3 "$REPO/tests/lib/docexamples.py" "$REPO/README" "$REPO/man/vcpuctl.1"; }
@@ -73,7 +75,8 @@ map() {
 	sed -e "s|/run/vm1/qmp.sock|$VM_SOCK|g" -e "s|/run/qemu/web1.qmp|$VM_SOCK|g" \
 	    -e "s|/run/vm/qga.sock|$VM_AGENT_SOCK|g" \
 	    -e "s|--cgroup machine/vm1|--cgroup $CG/vm1|g" \
-	    -e "s|--cgroup machine.slice/web1|--cgroup $CG/web1|g"
+	    -e "s|--cgroup machine.slice/web1|--cgroup $CG/web1|g" \
+	    -e "s|name:web1|name:$NAME|g" -e "s|ls --probe web1|ls --probe $NAME|g"
 }
 
 vcpuctl() { VC "$@"; }
@@ -85,8 +88,10 @@ to() {
 }
 
 # run_example LINE: run it as a shell line; fail naming it if it fails.
-# "events" waits for a vCPU to go: it listens on the second QMP socket
-# (QEMU serves one client per socket) while vCPU 1 goes from the first.
+# "events" waits for a vCPU to go.  QEMU serves one QMP client at a time,
+# and one QMP monitor keeps "-s name:" unambiguous: vCPU 1's removal is
+# asked for while the VM is paused, events connects, and the human monitor
+# (HMP) resumes the VM.
 run_example() {
 	local line=$1 out=$BATS_TEST_TMPDIR/example.out rc=0
 	echo "\$ $line"
@@ -97,13 +102,16 @@ run_example() {
 	fi
 	if [[ $line == "vcpuctl events "* ]]; then
 		local trace=$BATS_TEST_TMPDIR/events.trace i
-		( export VCPUCTL_SOCKET=$QMP2 VCPUCTL_QMP_TRACE=$trace; eval "$line" ) >"$out" 2>&1 3>&- &
+		vm_qmp stop >/dev/null
+		VC del 1 --no-wait >/dev/null
+		( export VCPUCTL_QMP_TRACE=$trace; eval "$line" ) >"$out" 2>&1 3>&- &
 		local pid=$!
 		for ((i = 0; i < 600; i++)); do
 			[ "$(grep -c '^<' "$trace" 2>/dev/null)" -ge 2 ] && break
 			sleep 0.1
 		done
-		VC del 1 --timeout 60 >/dev/null
+		python3 -c 'import socket,sys,time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"cont\n"); time.sleep(0.5)' "$HMP"
 		wait "$pid" || rc=$?
 	else
 		eval "$line" >"$out" 2>&1 || rc=$?
