@@ -6,6 +6,7 @@
 #   make check-asan      the same under ASan + UBSan
 #   make check-valgrind  CLI tests under valgrind
 #   make demo            boot a throwaway guest and resize it
+#   make check-fresh     demo and check on a new debootstrap root (root; CI)
 #   make bench           timings against a bare client; bench-libvirt: against virsh
 #   make install         PREFIX=/usr/local DESTDIR=
 
