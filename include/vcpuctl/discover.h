@@ -55,7 +55,8 @@ struct disc_monitor {
 	bool server;         /* QEMU listens (server=on); false: QEMU
 	                        connects out to someone else's socket */
 	bool pretty;         /* -qmp-pretty, -mon ...,pretty=on */
-	bool held;           /* /proc/net/unix shows a client connected */
+	bool held;           /* /proc/net/unix (or tcp, tcp6) shows a client
+	                        connected */
 	/* ls --probe */
 	enum disc_probe_state probe;
 	int online, max;     /* DISC_PROBE_OK */
