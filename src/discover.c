@@ -1100,8 +1100,10 @@ static int pick_monitor(const struct disc_vm *vm, const char *selector,
 			free_one = &vm->mons[i];
 		}
 	}
-	if (n == 1 || (n > 1 && n_free == 1)) {
-		*mon = n == 1 ? found : free_one;
+	/* Several, all held: the caller says so, which beats asking the user
+	 * to pick among monitors none of which would answer. */
+	if (n == 1 || (n > 1 && n_free <= 1)) {
+		*mon = n_free == 1 ? free_one : found;
 		return 0;
 	}
 	if (n == 0) {

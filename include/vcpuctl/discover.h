@@ -124,8 +124,10 @@ bool disc_is_selector(const char *spec);
  * among l's server monitors.  On success *vm and *mon point into l.
  * Fails with err naming what was asked for and what exists:
  *   - VC_EXIT_USAGE: a malformed selector ("pid:x"), or several matches
- *     (two VMs of that name, or one VM with two QMP monitors), with the
- *     candidates and how to pick one;
+ *     (two VMs of that name, or one VM with two QMP monitors that no
+ *     client holds), with the candidates and how to pick one;
+ * Of several monitors, the only one no client holds is picked; when all
+ * are held, the first (mon->held tells).
  *   - VC_EXIT_CONN: nothing matches (with the names that do exist), or
  *     the VM has no QMP monitor a client can connect to.
  * Returns 0 or -1. */

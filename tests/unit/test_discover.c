@@ -479,6 +479,11 @@ static void test_resolve(void **state)
 	l.vms[2].mons[0].held = true;
 	assert_int_equal(disc_resolve(&l, "pid:300", &vm, &mon, &err), 0);
 	assert_string_equal(mon->spec, "unix:/tmp/d3.sock");
+	/* both held: the first, and the caller says it is held */
+	l.vms[2].mons[1].held = true;
+	assert_int_equal(disc_resolve(&l, "pid:300", &vm, &mon, &err), 0);
+	assert_string_equal(mon->spec, "unix:/tmp/d2.sock");
+	assert_true(mon->held);
 	disc_list_free(&l);
 
 	l.n = 0;
