@@ -6,6 +6,7 @@
 #   make check-asan      the same under ASan + UBSan
 #   make check-valgrind  CLI tests under valgrind
 #   make demo            boot a throwaway guest and resize it
+#   make bench           timings against a bare client; bench-libvirt: against virsh
 #   make install         PREFIX=/usr/local DESTDIR=
 
 VERSION   := 0.1.0
@@ -63,7 +64,7 @@ export VCPUCTL := $(abspath $(PROG))
 export VCPUCTL_BUILD := $(abspath $(BUILD))
 
 .PHONY: all deps check check-fresh pkgcheck check-unit check-cli check-e2e check-asan check-valgrind \
-	check-fuzz fuzz fuzz-bins guest demo bench install uninstall clean lint-man
+	check-fuzz fuzz fuzz-bins guest demo bench bench-libvirt install uninstall clean lint-man
 
 all: $(PROG) $(TOOLS_BIN)
 
@@ -169,6 +170,12 @@ bench: deps
 # make and git), from a clone of HEAD: tests/fresh/run.sh.  Root only.
 check-fresh:
 	tests/fresh/run.sh $(FRESH_STEPS)
+
+# vcpuctl against libvirt's virsh setvcpus on the same QEMU (root; installs
+# libvirt from Debian without touching QEMU, runs a private libvirtd).
+bench-libvirt: deps
+	$(MAKE) all guest
+	tests/bench/libvirt.sh $(abspath $(BUILD))/guest
 
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 
