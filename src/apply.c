@@ -365,30 +365,33 @@ static size_t count_pending(const struct apply_result *r)
 }
 
 /* Settle pending items by what QEMU lists now: a pending entity that is
- * gone was removed.  Replaces t.  Returns 0, or -1 with err set. */
+ * gone from both replies was removed; one whose device query-cpus-fast
+ * still lists (topology.h: leaving) is not yet.  Replaces t.  Returns 0,
+ * or -1 with err set. */
 static int settle_by_topology(struct qmp *q, struct topology *t,
 			      struct apply_result *r, struct vc_err *err)
 {
 	struct topology fresh = { 0 };
 	size_t i;
 
-	if (topo_query_hotpluggable(q, &fresh, err) < 0)
+	if (topo_query(q, &fresh, err) < 0)
 		return -1;
 	for (i = 0; i < r->n; i++) {
 		struct apply_item *it = &r->items[i];
 
 		if (it->state == APPLY_PENDING &&
 		    !topo_find_alias(&fresh, it->qom_path) &&
-		    !topo_find_alias(&fresh, it->device_id))
+		    !topo_find_alias(&fresh, it->device_id) &&
+		    !topo_leaving(&fresh, it->qom_path))
 			item_set(it, APPLY_REMOVED, NULL);
 	}
+	r->online_after = fresh.online;
 	if (t) {
 		topo_free(t);
 		*t = fresh;
 	} else {
 		topo_free(&fresh);
 	}
-	r->online_after = fresh.online;
 	return 0;
 }
 
