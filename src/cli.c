@@ -16,21 +16,19 @@
  * default), short enough that a stuck holder is noticed. */
 #define DEFAULT_LOCK_TIMEOUT_MS 30000
 
-const char cli_exit_codes_text[] =
-	"Exit status:\n"
-	"   0  success, or nothing to do\n"
-	"   1  internal error\n"
-	"   2  usage error: bad option, count or cpulist\n"
-	"   3  cannot talk to QEMU: socket, timeout, connection closed, bad reply\n"
-	"   4  QEMU refused the change; nothing was changed\n"
-	"   5  the target cannot be reached in this topology; nothing was sent\n"
-	"   6  the guest rejected an unplug\n"
-	"   7  timed out; removals are still pending\n"
-	"   8  partial: some steps were done, then one failed\n"
-	"   9  plugged, but thread tuning failed\n"
-	"  10  plugged, but not brought online in the guest\n"
-	"  11  busy: another vcpuctl holds this VM's lock\n"
-	"  12  guest agent error\n";
+const char *cli_exit_codes(void)
+{
+	static char text[2048];
+	size_t len, i;
+
+	if (text[0])
+		return text;
+	len = (size_t)snprintf(text, sizeof(text), "Exit status:\n");
+	for (i = 0; i < vc_exit_codes_n && len < sizeof(text); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "  %2d  %s\n",
+					vc_exit_codes[i].code, vc_exit_codes[i].meaning);
+	return text;
+}
 
 enum {
 	OPT_QMP_TIMEOUT = 0x100,

@@ -30,7 +30,9 @@ static void warn(struct resize_result *res, const char *fmt, ...)
 		res->warnings[res->n_warnings++] = msg;
 }
 
-const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
+/* The one rule for when threads cannot be tuned at all: the reason, or
+ * NULL when they can. */
+static const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
 {
 	if (!t->per_vcpu_threads)
 		return t->thread_warning ? t->thread_warning

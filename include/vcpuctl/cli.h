@@ -106,7 +106,8 @@ void cli_print_json(json_t *doc);
 void cli_warn(const struct cli_common *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* The exit-code table, as printed by "vcpuctl --help". */
-extern const char cli_exit_codes_text[];
+/* The exit-code table as "vcpuctl --help" prints it ("Exit status:" and
+ * a line per code of vc_exit_codes[]); borrowed. */
+const char *cli_exit_codes(void);
 
 #endif

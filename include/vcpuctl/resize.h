@@ -103,10 +103,6 @@ int resize_wait(struct qmp *q, const struct resize_request *req,
 int resize_tune(struct qmp *q, const struct resize_request *req,
 		struct resize_result *res, struct vc_err *err);
 
-/* The one rule for when threads cannot be tuned at all: the reason (for
- * "tuning skipped: <reason>"), or NULL when they can. */
-const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid);
-
 void resize_result_free(struct resize_result *res);
 void resize_request_free(struct resize_request *req);
 
