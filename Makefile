@@ -5,6 +5,7 @@
 #   make check           unit, CLI (fake QMP server) and real-QEMU tests
 #   make check-asan      the same under ASan + UBSan
 #   make check-valgrind  CLI tests under valgrind
+#   make check-hostvm    cgroup v2 tests inside a VM that is a v2 host
 #   make demo            boot a throwaway guest and resize it
 #   make install         PREFIX=/usr/local DESTDIR=
 
@@ -60,7 +61,7 @@ export VCPUCTL := $(abspath $(PROG))
 export VCPUCTL_BUILD := $(abspath $(BUILD))
 
 .PHONY: all deps check check-unit check-cli check-e2e check-asan check-valgrind \
-	check-fuzz fuzz fuzz-bins guest demo bench install uninstall clean lint-man
+	check-fuzz fuzz fuzz-bins guest hostvm check-hostvm demo bench install uninstall clean lint-man
 
 all: $(PROG) $(TOOLS_BIN)
 
@@ -94,7 +95,7 @@ deps:
 	tests/deps.sh
 
 check: deps
-	$(MAKE) check-unit check-fuzz check-cli check-e2e
+	$(MAKE) check-unit check-fuzz check-cli check-e2e check-hostvm
 
 # Every corpus and regression input, once, without libFuzzer.
 check-fuzz: $(FUZZ_REPLAY)
@@ -127,6 +128,14 @@ guest:
 
 check-e2e: all guest
 	VCPUCTL_GUEST=$(abspath $(BUILD))/guest $(BATS) tests/e2e
+
+hostvm:
+	tests/hostvm/build.sh $(BUILD)/hostvm
+
+# This host's cpu and cpuset sit on cgroup v1; tests/hostvm/*.bats run in a
+# VM booted with cgroup2 alone (tests/hostvm/run.sh).
+check-hostvm: all hostvm
+	tests/hostvm/run.sh --out $(abspath $(BUILD))/hostvm -- $(BATS) tests/hostvm
 
 check-asan: deps
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
