@@ -346,8 +346,10 @@ static int resize_run(struct resize_args *a)
 		goto fail;
 
 	q = cli_connect(&a->common, &err);
-	if (!q)
+	if (!q || tune_cgroup_auto(&cg, qmp_peer_pid(q), &err) < 0)
 		goto fail;
+	if (cg.note && !a->common.quiet)
+		fprintf(stderr, "vcpuctl: %s\n", cg.note);
 	if (topo_query_hotpluggable(q, &t, &err) < 0)
 		goto fail;
 	if (plan_make(&t, &req, &p, &err) < 0)

@@ -29,7 +29,8 @@ static const struct argp_option tune_options[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "the VM's cgroup, relative to each controller's mount (v1: cpu, cpuacct, "
 	  "cpuset) or absolute under " TUNE_CGROUP_ROOT "; each vCPU gets a child "
-	  "cgroup vcpuN (needs root: write access to the cgroup)", 0 },
+	  "cgroup vcpuN (needs root: write access to the cgroup); auto: where QEMU's "
+	  "threads already are (the parent of their vcpuN or emulator)", 0 },
 	{ "cpuset", OPT_CPUSET, "LIST", 0,
 	  "host CPUs for the vCPU's cgroup (default: the VM cgroup's)", 0 },
 	{ "mems", OPT_MEMS, "LIST", 0,
@@ -51,7 +52,7 @@ static const struct argp_option tune_options[] = {
 static const struct argp_option cgroup_options[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "the VM's cgroup, as given to set or add: the cgroups vcpuN of the "
-	  "removed vCPUs are removed (needs root)", 0 },
+	  "removed vCPUs are removed (needs root); auto: found as for set", 0 },
 	{ 0 }
 };
 
@@ -211,8 +212,11 @@ static int tune_run(struct tune_args *a)
 	    tune_cgroup_resolve(a->tune.cgroup, TUNE_CGROUP_ROOT, &cg, &err) < 0)
 		goto fail;
 	q = cli_connect(&a->common, &err);
-	if (!q || topo_query(q, &t, &err) < 0)
+	if (!q || tune_cgroup_auto(&cg, qmp_peer_pid(q), &err) < 0 ||
+	    topo_query(q, &t, &err) < 0)
 		goto fail;
+	if (cg.note && !a->common.quiet)
+		fprintf(stderr, "vcpuctl: %s\n", cg.note);
 	for (k = cpulist_next(&list, 0); k >= 0; k = cpulist_next(&list, (size_t)k + 1)) {
 		if ((size_t)k >= t.n_vcpus) {
 			vc_err_set(&err, VC_EXIT_USAGE,

@@ -99,7 +99,9 @@ int cmd_wait(int argc, char **argv)
 	}
 
 	q = cli_connect(&a.common, &err);
-	if (!q || topo_query_hotpluggable(q, &t, &err) < 0 ||
+	if (q && !tune_cgroup_auto(&cg, qmp_peer_pid(q), &err) && cg.note && !a.common.quiet)
+		fprintf(stderr, "vcpuctl: %s\n", cg.note);
+	if (!q || err.code || topo_query_hotpluggable(q, &t, &err) < 0 ||
 	    apply_find_pending(q, &t, a.list_text ? &list : NULL, &r, &err) < 0) {
 		code = cli_fail(&a.common, &err);
 		goto out;

@@ -11,6 +11,8 @@ PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev
       bats python3 jq busybox-static cpio gzip mandoc valgrind clang
       qemu-guest-agent procps util-linux ansible-core)
 QEMU_PKG=qemu-system-x86
+# loongarch64 (tests/e2e/machines.bats), from the same suite as QEMU_PKG
+QEMU_MORE=(qemu-system-misc)
 QEMU_MIN=1:10~		# Debian's QEMU versions carry epoch 1
 BACKPORTS_LIST=/etc/apt/sources.list.d/backports.sources
 
@@ -31,6 +33,12 @@ need_qemu=
 if [ -z "$qemu_ver" ] || ! dpkg --compare-versions "$qemu_ver" ge "$QEMU_MIN"; then
 	need_qemu=1
 fi
+for p in "${QEMU_MORE[@]}"; do
+	v=$(installed "$p")
+	if [ -z "$v" ] || ! dpkg --compare-versions "$v" ge "$QEMU_MIN"; then
+		need_qemu=1
+	fi
+done
 
 if [ ${#missing[@]} -eq 0 ] && [ -z "$need_qemu" ]; then
 	echo "deps: all present (QEMU $qemu_ver)"
@@ -58,7 +66,7 @@ apt-get update -q
 # Two installs: -t would pull the other packages from backports too.
 [ ${#missing[@]} -eq 0 ] || apt-get install -y -q "${missing[@]}"
 if [ -n "$need_qemu" ]; then
-	apt-get install -y -q --no-install-recommends "${qemu_target[@]}" "$QEMU_PKG"
+	apt-get install -y -q --no-install-recommends "${qemu_target[@]}" "$QEMU_PKG" "${QEMU_MORE[@]}"
 	qemu_ver=$(installed "$QEMU_PKG")
 	if ! dpkg --compare-versions "${qemu_ver:-0}" ge "$QEMU_MIN"; then
 		echo "deps: $QEMU_PKG ${qemu_ver:-none} installed, but >= 10 is needed" >&2
