@@ -20,7 +20,7 @@
 #   --out DIR       the VM's build (vmlinux, initrd.gz): default
 #                   $VCPUCTL_BUILD/hostvm, else build/hostvm
 #   --share DIR     the directory shared read-write (default: the repository)
-#   --timeout SECS  kill the VM after SECS (default 900)
+#   --timeout SECS  kill the VM after SECS (default 1800)
 #   --smp N         vCPUs of the VM (default 2)
 #   --mem MB        its memory (default 1024)
 #   --append ARGS   more kernel command line
@@ -40,7 +40,7 @@ top=$(cd "$here/../.." && pwd)
 out=${VCPUCTL_BUILD:+$VCPUCTL_BUILD/hostvm}
 out=${out:-$top/build/hostvm}
 share=$top
-timeout=900
+timeout=1800
 smp=2
 mem=1024
 append=

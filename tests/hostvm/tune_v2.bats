@@ -5,7 +5,9 @@
 # real; ospm.py plays the guest's part in an unplug.  Every value is read
 # back from the kernel's files.
 #
-# One inner VM for the first tests, in order (TCG thread budget: 8).
+# Two inner VMs for the file, its tests in order: A for the placement and
+# unplug tests (TCG thread budget: 8), B for the refusals and libvirt's
+# layout, QEMU moved from one cgroup to the next (budget: 4).
 
 load inner
 bats_require_minimum_version 1.5.0
@@ -15,6 +17,8 @@ C=/sys/fs/cgroup
 
 setup_file() {
 	[ -n "${HOSTVM:-}" ] || return 0
+	inner_start --smp 1,maxcpus=4
+	export B_DIR=$VM_DIR B_SOCK=$VM_SOCK B_PID=$VM_PID
 	inner_start --smp 1,maxcpus=8
 	mkdir -p $C/vt/vm1
 	echo "+cpu +cpuset" > $C/vt/cgroup.subtree_control
@@ -23,6 +27,7 @@ setup_file() {
 
 teardown_file() {
 	vm_stop
+	VM_PID=${B_PID:-} VM_SOCK=${B_SOCK:-} vm_stop
 }
 
 setup() {
@@ -32,15 +37,13 @@ setup() {
 
 teardown() {
 	inner_ospm_stop
-	[ -z "${OWN_VM:-}" ] || vm_stop
 }
 
-# own_vm [SMP]: a VM of the test's own (the file's is stopped)
-own_vm() {
-	vm_stop
-	inner_start --smp "${1:-1,maxcpus=2}"
-	OWN_VM=1
+# use_b: drive VM B; QEMU goes into cgroup $1 (all its threads)
+use_b() {
+	VM_DIR=$B_DIR VM_SOCK=$B_SOCK VM_PID=$B_PID
 	export VCPUCTL_SOCKET=$VM_SOCK
+	echo "$VM_PID" > "$C/$1/cgroup.procs"
 }
 
 tid_of() { VC show --json | jq -r ".vcpus[$1].thread_id"; }
@@ -127,9 +130,8 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 }
 
 @test "a controller the parent does not hand down: named before anything is made" {
-	own_vm
 	mkdir -p $C/nc/vm
-	echo "$VM_PID" > $C/nc/vm/cgroup.procs
+	use_b nc/vm
 	run VC set --count 2 --cgroup nc/vm --quota 50000
 	echo "$output"
 	[ "$status" -eq 9 ]
@@ -140,7 +142,7 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 }
 
 @test "a VM cgroup that is not QEMU's own: named, nothing made" {
-	own_vm
+	use_b ""
 	mkdir -p $C/other/vm
 	echo "+cpu +cpuset" > $C/other/cgroup.subtree_control
 	run VC tune 0 --cgroup other/vm --quota 50000
@@ -152,10 +154,9 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 }
 
 @test "a vcpuN that exists as a domain cgroup with a process in it" {
-	own_vm
 	mkdir -p $C/dom/vm/vcpu0
 	echo "+cpu +cpuset" > $C/dom/cgroup.subtree_control
-	echo "$VM_PID" > $C/dom/vm/cgroup.procs
+	use_b dom/vm
 	sleep 600 3>&- &
 	local sp=$!
 	echo $sp > $C/dom/vm/vcpu0/cgroup.procs
@@ -169,10 +170,9 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 }
 
 @test "a delegated subtree, a non-root user: EPERM on cgroup.threads, vcpuN removed" {
-	own_vm
 	mkdir -p $C/del/vm
 	echo "+cpu +cpuset" > $C/del/cgroup.subtree_control
-	echo "$VM_PID" > $C/del/vm/cgroup.procs
+	use_b del/vm
 	chown -R nobody $C/del/vm
 	chmod 755 "$VM_DIR"
 	chmod 666 "$VM_SOCK"
@@ -189,7 +189,7 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 }
 
 @test "libvirt's v2 layout, escaped names: vCPUs in libvirt/vcpuN, QEMU in libvirt/emulator" {
-	own_vm 1,maxcpus=4
+	use_b ""
 	local scope='machine.slice/machine-qemu\x2d1\x2dvm1.scope' lv t
 	lv=$C/$scope/libvirt
 	mkdir -p "$lv/emulator"
@@ -201,13 +201,15 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 	for t in /proc/$VM_PID/task/*; do
 		echo "${t##*/}" > "$lv/emulator/cgroup.threads"
 	done
-	run --separate-stderr VC set --count 3 --cgroup auto --cpuset 0
+	run --separate-stderr VC set --count 4 --cgroup auto --cpuset 0
 	echo "$output $stderr"
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"--cgroup auto: $lv (QEMU's main thread is in /$scope/libvirt/emulator)"* ]]
-	[ "$(cat "$lv/vcpu1/cgroup.threads")" = "$(tid_of 1)" ]
-	[ "$(cat "$lv/vcpu2/cgroup.type")" = threaded ]
-	[ "$(cat "$lv/vcpu2/cpuset.cpus")" = 0 ]
+	# vCPU 1 was plugged by the refusal test above; 2 and 3 are new
+	[ "$(cat "$lv/vcpu2/cgroup.threads")" = "$(tid_of 2)" ]
+	[ "$(cat "$lv/vcpu3/cgroup.type")" = threaded ]
+	[ "$(cat "$lv/vcpu3/cpuset.cpus")" = 0 ]
+	[ ! -e "$lv/vcpu1" ]
 	[ "$(cat /proc/$VM_PID/cgroup)" = "0::/$scope/libvirt/emulator" ]
 	run VC tune 1 --cgroup "$scope/libvirt" --quota 40000
 	echo "$output"
