@@ -85,7 +85,7 @@ case $cwd/ in "$share"/*) ;; *) cwd=$share ;; esac
 {
 	echo "cd $(printf %q "$cwd") || exit 125"
 	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	echo "export HOME=/tmp TMPDIR=/tmp LANG=C.UTF-8 TERM=dumb HOSTVM=1"
+	echo "export HOME=/tmp TMPDIR=/tmp LANG=C.UTF-8 TERM=dumb HOSTVM=1 PYTHONDONTWRITEBYTECODE=1"
 	while IFS= read -r v; do
 		echo "export $(printf %q "$v")=$(printf %q "${!v}")"
 	done < <(compgen -e | grep -E '^(VCPUCTL|BATS_)' | grep -vE '^BATS_(RUN|FILE|SUITE|TEST)_TMPDIR$' || true)
