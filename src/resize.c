@@ -43,6 +43,17 @@ static const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
 	return NULL;
 }
 
+/* --cgroup auto needs QEMU's pid, known once connected; what it chose is
+ * told with the warnings. */
+static int cgroup_auto(struct qmp *q, struct resize_result *res, struct vc_err *err)
+{
+	if (tune_cgroup_auto(&res->cg, qmp_peer_pid(q), err) < 0)
+		return -1;
+	if (res->cg.note)
+		warn(res, "%s", res->cg.note);
+	return 0;
+}
+
 int resize_prepare(struct resize_request *req, struct resize_result *res,
 		   struct vc_err *err)
 {
@@ -145,7 +156,8 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 	struct apply_opts opts = { .wait = req->wait, .timeout_ms = req->timeout_ms };
 	bool hw_failed;
 
-	if (topo_query_hotpluggable(q, &res->topo, err) < 0 ||
+	if ((!req->plan_only && cgroup_auto(q, res, err) < 0) ||
+	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
 	    plan_make(&res->topo, &res->preq, &res->plan, err) < 0) {
 		res->change_round_trips = qmp_round_trips(q);
 		return -1;
@@ -194,7 +206,8 @@ int resize_wait(struct qmp *q, const struct resize_request *req,
 {
 	const struct cpulist *list = req->sel.list_text ? &req->sel.list : NULL;
 
-	if (topo_query_hotpluggable(q, &res->topo, err) < 0 ||
+	if (cgroup_auto(q, res, err) < 0 ||
+	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
 	    apply_find_pending(q, &res->topo, list, &res->apply, err) < 0)
 		return -1;
 	res->code = apply_wait(q, &res->topo, &res->apply, req->timeout_ms);
@@ -215,7 +228,8 @@ int resize_tune(struct qmp *q, const struct resize_request *req,
 	pid_t pid;
 	long k;
 
-	if (topo_query(q, &res->topo, err) < 0 || sel_check(&req->sel, &res->topo, err) < 0)
+	if (cgroup_auto(q, res, err) < 0 || topo_query(q, &res->topo, err) < 0 ||
+	    sel_check(&req->sel, &res->topo, err) < 0)
 		return -1;
 	res->tuned = calloc(cpulist_count(list) + 1, sizeof(*res->tuned));
 	if (!res->tuned)
