@@ -19,7 +19,7 @@ PKG_CONFIG ?= pkg-config
 
 CFLAGS    ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-PKGS      := jansson libcgroup
+PKGS      := jansson libcgroup audit
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # glibc has argp; musl and the BSDs need argp-standalone's -largp.
