@@ -314,6 +314,20 @@ static void print_result(const struct resize_args *a, const struct topology *t,
 	free(text);
 }
 
+/* Each record that could not be written is one warning; the change stands. */
+static void audit_warn(const struct resize_args *a, struct qmp *q,
+		       const struct plan *p, const struct apply_result *r)
+{
+	struct vc_err syslog_err = { 0 }, linux_err = { 0 };
+
+	if (!audit_resize(q, a->command, p, r, a->common.audit, &syslog_err, &linux_err))
+		return;
+	if (linux_err.code)
+		cli_warn(&a->common, "audit record not written: %s", linux_err.msg);
+	if (syslog_err.code)
+		cli_warn(&a->common, "audit record not written: %s", syslog_err.msg);
+}
+
 static int resize_run(struct resize_args *a)
 {
 	struct tune_cgroup cg = { 0 };
@@ -340,6 +354,16 @@ static int resize_run(struct resize_args *a)
 		if (cpulist_parse(a->list_text, LIST_LIMIT, &list, &err) < 0)
 			return cli_fail(&a->common, &err);
 		req.list = &list;
+	}
+	/* An audit record that is required must be possible before there is
+	 * anything to record. */
+	if ((a->common.audit & AUDIT_LINUX_REQUIRED) && !a->dry_run &&
+	    a->mode != MODE_PLAN && audit_linux_probe(&err) < 0) {
+		char why[sizeof(err.msg)];
+
+		snprintf(why, sizeof(why), "%s", err.msg);
+		vc_err_set(&err, VC_EXIT_USAGE, "--audit: %s; nothing was changed", why);
+		goto fail;
 	}
 	if (a->tune.cgroup && !a->dry_run && a->mode != MODE_PLAN &&
 	    tune_cgroup_resolve(a->tune.cgroup, TUNE_CGROUP_ROOT, &cg, &err) < 0)
@@ -398,9 +422,8 @@ out:
 	 * delay it; --stats counts them apart. */
 	if (q)
 		a->common.change_round_trips = qmp_round_trips(q);
-	if (applied && a->common.syslog &&
-	    audit_resize(q, a->command, &p, &r, &err) < 0)
-		cli_warn(&a->common, "audit record not written: %s", err.msg);
+	if (applied)
+		audit_warn(a, q, &p, &r);
 	cli_stats(&a->common, q);
 	cli_unlock(&a->common);
 	agent_outcome_free(&guest_on);

@@ -4,7 +4,7 @@
  * Each src/cmd_*.c owns its argp parser and lists cli_common_argp as a
  * child, handing it a struct cli_common through child_inputs[0].  A command
  * that changes the VM lists cli_change_argp instead: the same options plus
- * --lock-timeout and --no-syslog, and listing it is what makes the command
+ * --lock-timeout, --audit and --no-syslog, and listing it is what makes the command
  * lock the VM (cli_connect) and audit its changes (audit.h).
  */
 #ifndef VCPUCTL_CLI_H
@@ -31,7 +31,8 @@ struct cli_common {
 	                            the audit record's queries; -1: not marked */
 	/* Set by cli_change_argp; false for read-only commands. */
 	bool lock;               /* cli_connect() takes the VM's lock first */
-	bool syslog;             /* write an audit record (--no-syslog: false) */
+	unsigned audit;          /* where records go: enum audit_target bits
+	                            (--audit, --no-syslog); 0: nowhere */
 	int64_t lock_timeout_ms; /* --lock-timeout; <= 0: wait forever */
 	int lock_fd;             /* held lock (lock.h), or -1 */
 };
@@ -40,9 +41,9 @@ struct cli_common {
  * --trace.  Input: struct cli_common *. */
 extern const struct argp cli_common_argp;
 
-/* cli_common_argp's options plus --lock-timeout SEC and --no-syslog, for
- * the commands that change the VM.  Its ARGP_KEY_INIT sets c->lock and
- * c->syslog.  Input: struct cli_common * (it hands the same pointer on to
+/* cli_common_argp's options plus --lock-timeout SEC, --audit WHERE and
+ * --no-syslog, for the commands that change the VM.  Its ARGP_KEY_INIT sets
+ * c->lock and c->audit (to --audit=auto).  Input: struct cli_common * (it hands the same pointer on to
  * its cli_common_argp child). */
 extern const struct argp cli_change_argp;
 
