@@ -473,7 +473,10 @@ static int linux_record(const char *virt, const char *name, const char *uuid,
 
 	if (!msg)
 		return vc_err_set(err, VC_EXIT_INTERNAL, "Linux audit: out of memory");
-	rc = audit_linux_send(msg, r->code == VC_EXIT_OK, err);
+	/* res= is about the vCPUs, as libvirt's: threads left untuned or a
+	 * guest that did not online them are not a failed hotplug. */
+	rc = audit_linux_send(msg, r->code == VC_EXIT_OK || r->code == VC_EXIT_NOT_TUNED ||
+			      r->code == VC_EXIT_NOT_ONLINE, err);
 	free(msg);
 	return rc;
 }
