@@ -22,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 
 CFLAGS    ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-PKGS      := jansson libcgroup
+PKGS      := jansson libcgroup audit
 # Probed on first use, once, not when make reads this file: on a fresh
 # machine "make demo" reads it before "deps" has installed pkg-config and
 # the compiler.  (VAR = $(eval VAR := ...)$(VAR) caches the first answer.)

@@ -240,6 +240,7 @@ class Scenario:
         self.extra_reads = int(extra.get("reads", 1 << 30))
         self.name = s.get("name", "fakevm")
         self.uuid = s.get("uuid", "4b6fb2a3-0c9e-4a3e-9d55-6b5b4f1e2a10")
+        self.kvm = bool(s.get("kvm", False))
 
 
 def nth_matches(rule, count):
@@ -911,6 +912,7 @@ class Server:
             "query-acpi-ospm-status": vm.q_ospm,
             "query-name": lambda a: {"name": self.s.name},
             "query-uuid": lambda a: {"UUID": self.s.uuid},
+            "query-kvm": lambda a: {"enabled": self.s.kvm, "present": True},
             "query-status": vm.q_status,
             "query-version": vm.q_version,
             "stop": vm.stop,
