@@ -69,7 +69,11 @@ root=$(mktemp -d /var/tmp/vcpuctl-fresh.XXXXXX)
 mounted=()
 cleanup()
 {
-	local m i
+	local m i p
+	# What runs in the root (a make, a QEMU) goes first: it holds the mounts.
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null
+	done
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
 		m=${mounted[i]}
 		umount -R "$m" 2>/dev/null || umount -R -l "$m" ||
