@@ -7,6 +7,7 @@
 #   make check-valgrind  CLI tests under valgrind
 #   make check-hostvm    cgroup v2 tests inside a VM that is a v2 host
 #   make demo            boot a throwaway guest and resize it
+#   make check-fresh     demo and check on a new debootstrap root (root; CI)
 #   make bench           timings against a bare client; bench-libvirt: against virsh
 #   make install         PREFIX=/usr/local DESTDIR=
 
@@ -21,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 
 CFLAGS    ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-PKGS      := jansson libcgroup
+PKGS      := jansson libcgroup audit
 # Probed on first use, once, not when make reads this file: on a fresh
 # machine "make demo" reads it before "deps" has installed pkg-config and
 # the compiler.  (VAR = $(eval VAR := ...)$(VAR) caches the first answer.)

@@ -30,7 +30,9 @@ static void warn(struct resize_result *res, const char *fmt, ...)
 		res->warnings[res->n_warnings++] = msg;
 }
 
-const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
+/* The one rule for when threads cannot be tuned at all: the reason, or
+ * NULL when they can. */
+static const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
 {
 	if (!t->per_vcpu_threads)
 		return t->thread_warning ? t->thread_warning
@@ -63,6 +65,15 @@ int resize_prepare(struct resize_request *req, struct resize_result *res,
 	if (req->tune && req->tune->cgroup && !req->plan_only &&
 	    tune_cgroup_resolve(req->tune->cgroup, TUNE_CGROUP_ROOT, &res->cg, err) < 0)
 		return -1;
+	/* A record that is required must be possible before there is
+	 * anything to record. */
+	if ((req->audit & AUDIT_LINUX_REQUIRED) && !req->plan_only &&
+	    audit_linux_probe(err) < 0) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		return vc_err_set(err, VC_EXIT_USAGE, "--audit: %s; nothing was changed", why);
+	}
 	return 0;
 }
 
@@ -141,11 +152,16 @@ static void remove_cgroups(struct resize_result *res)
 void resize_audit(struct qmp *q, const struct resize_request *req,
 		  struct resize_result *res)
 {
-	struct vc_err err = { 0 };
+	struct vc_err syslog_err = { 0 }, linux_err = { 0 };
 
-	if (req->audit && res->applied &&
-	    audit_resize(q, req->command, &res->plan, &res->apply, &err) < 0)
-		warn(res, "audit record not written: %s", err.msg);
+	if (!res->applied ||
+	    !audit_resize(q, req->command, &res->plan, &res->apply, req->audit,
+			  &syslog_err, &linux_err))
+		return;
+	if (linux_err.code)
+		warn(res, "audit record not written: %s", linux_err.msg);
+	if (syslog_err.code)
+		warn(res, "audit record not written: %s", syslog_err.msg);
 }
 
 int resize_run(struct qmp *q, const struct resize_request *req,

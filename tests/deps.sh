@@ -7,7 +7,7 @@
 # bookworm-backports; newer Debian releases ship it in the main suite.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev
+PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev libaudit-dev
       bats python3 jq busybox-static cpio gzip xz-utils mandoc groff man-db
       valgrind clang qemu-guest-agent procps util-linux ansible-core systemd)
 QEMU_PKG=qemu-system-x86

@@ -110,8 +110,8 @@ in_root()
 }
 
 # run_make TARGET: `make TARGET` in the root, its output here; the time of
-# the first line that tests/deps.sh prints after installing ("deps: ...")
-# splits the time taken into deps and the rest.
+# tests/deps.sh's closing line ("deps: installed ..." or "deps: all
+# present") splits the time taken into deps and the rest.
 run_make()
 {
 	local target=$1 start=$SECONDS rc stamp=$root/.deps-done
@@ -121,7 +121,8 @@ run_make()
 	in_root "make $target" 2>&1 | while IFS= read -r line; do
 		printf '%s\n' "$line"
 		case $line in
-		"deps: "*) [ -e "$stamp" ] || echo $SECONDS > "$stamp";;
+		"deps: installed "*|"deps: all present"*)
+			[ -e "$stamp" ] || echo $SECONDS > "$stamp";;
 		esac
 	done
 	rc=${PIPESTATUS[0]}
