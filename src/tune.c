@@ -967,6 +967,9 @@ static int v2_fail_hint(struct vc_err *err, const char *file)
 	else if (!strcmp(file, "cgroup.threads") && strstr(err->msg, strerror(EPERM)))
 		hint = " (the cgroups are writable, but moving QEMU's thread also needs "
 		       "root or QEMU's own user)";
+	/* The generic privilege hint would say the opposite of this one. */
+	if (hint && strstr(err->msg, " (writing cgroups"))
+		*strstr(err->msg, " (writing cgroups") = '\0';
 	if (hint && asprintf(&msg, "%s%s", err->msg, hint) >= 0) {
 		vc_err_set(err, VC_EXIT_NOT_TUNED, "%s", msg);
 		free(msg);
