@@ -235,7 +235,7 @@ static int resize_cmd_run(struct resize_args *a)
 		.timeout_ms = a->timeout_ms,
 		.tune = a->mode == MODE_PLAN ? NULL : &a->tune,
 		.agent = a->mode == MODE_PLAN ? NULL : &a->agent,
-		.audit = a->common.syslog,
+		.audit = a->common.audit,
 	};
 	struct resize_result res = { 0 };
 	struct vc_err err = { 0 };

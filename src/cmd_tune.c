@@ -26,7 +26,8 @@ static const struct argp_option tune_options[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "the VM's cgroup, relative to each controller's mount (v1: cpu, cpuacct, "
 	  "cpuset) or absolute under " TUNE_CGROUP_ROOT "; each vCPU gets a child "
-	  "cgroup vcpuN (needs root: write access to the cgroup)", 0 },
+	  "cgroup vcpuN (needs root: write access to the cgroup); auto: where QEMU's "
+	  "threads already are (the parent of their vcpuN or emulator)", 0 },
 	{ "cpuset", OPT_CPUSET, "LIST", 0,
 	  "host CPUs for the vCPU's cgroup (default: the VM cgroup's)", 0 },
 	{ "mems", OPT_MEMS, "LIST", 0,
@@ -48,7 +49,7 @@ static const struct argp_option tune_options[] = {
 static const struct argp_option cgroup_options[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "the VM's cgroup, as given to set or add: the cgroups vcpuN of the "
-	  "removed vCPUs are removed (needs root)", 0 },
+	  "removed vCPUs are removed (needs root); auto: found as for set", 0 },
 	{ 0 }
 };
 

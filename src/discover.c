@@ -25,6 +25,8 @@
 /* /proc/net/unix: SS_CONNECTED and __SO_ACCEPTCON (a listening socket). */
 #define UNIX_SS_CONNECTED 3
 #define UNIX_ACCEPTCON 0x10000
+/* /proc/net/tcp's "st" of an established connection. */
+#define TCP_ESTABLISHED_STATE 1
 
 /* QEMU options that take no argument: every other option consumes the
  * next argument, whatever it looks like, exactly as QEMU's own parser
@@ -651,6 +653,36 @@ static bool unix_held(const struct unix_table *t, const char *path)
 	return false;
 }
 
+/* Does /proc/net/tcp or tcp6 show an established connection on local
+ * port port: QEMU's end of a client's connection to its monitor?  Read
+ * only for tcp monitors, which are few. */
+static bool tcp_held(const char *proc_root, const char *port_text)
+{
+	static const char *const files[] = { "net/tcp", "net/tcp6" };
+	char path[PATH_MAX + 16], *line = NULL;
+	unsigned lport, state;
+	bool held = false;
+	size_t cap = 0, i;
+	long port;
+	FILE *f;
+
+	if (!vc_parse_long(port_text, 1, 65535, &port))
+		return false;
+	for (i = 0; !held && i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", proc_root, files[i]);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (!held && getline(&line, &cap, f) > 0)
+			held = sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x",
+				      &lport, &state) == 2 &&
+			       lport == (unsigned)port && state == TCP_ESTABLISHED_STATE;
+		fclose(f);
+	}
+	free(line);
+	return held;
+}
+
 /* Read a whole /proc file, up to max bytes.  Returns the length, or -1
  * with errno set. */
 static ssize_t read_file(const char *path, char **out, size_t max, bool *cut)
@@ -831,6 +863,8 @@ static int scan_one(const char *proc_root, pid_t pid,
 		}
 		if (m->transport == DISC_UNIX && m->path)
 			m->held = unix_held(ut, m->path);
+		else if (m->transport == DISC_TCP && m->server)
+			m->held = tcp_held(proc_root, m->port);
 	}
 	if (vm.manager == DISC_MGR_NONE)
 		detect_manager(&vm);
@@ -1066,8 +1100,10 @@ static int pick_monitor(const struct disc_vm *vm, const char *selector,
 			free_one = &vm->mons[i];
 		}
 	}
-	if (n == 1 || (n > 1 && n_free == 1)) {
-		*mon = n == 1 ? found : free_one;
+	/* Several, all held: the caller says so, which beats asking the user
+	 * to pick among monitors none of which would answer. */
+	if (n == 1 || (n > 1 && n_free <= 1)) {
+		*mon = n_free == 1 ? free_one : found;
 		return 0;
 	}
 	if (n == 0) {

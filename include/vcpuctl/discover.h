@@ -55,7 +55,8 @@ struct disc_monitor {
 	bool server;         /* QEMU listens (server=on); false: QEMU
 	                        connects out to someone else's socket */
 	bool pretty;         /* -qmp-pretty, -mon ...,pretty=on */
-	bool held;           /* /proc/net/unix shows a client connected */
+	bool held;           /* /proc/net/unix (or tcp, tcp6) shows a client
+	                        connected */
 	/* ls --probe */
 	enum disc_probe_state probe;
 	int online, max;     /* DISC_PROBE_OK */
@@ -123,8 +124,10 @@ bool disc_is_selector(const char *spec);
  * among l's server monitors.  On success *vm and *mon point into l.
  * Fails with err naming what was asked for and what exists:
  *   - VC_EXIT_USAGE: a malformed selector ("pid:x"), or several matches
- *     (two VMs of that name, or one VM with two QMP monitors), with the
- *     candidates and how to pick one;
+ *     (two VMs of that name, or one VM with two QMP monitors that no
+ *     client holds), with the candidates and how to pick one;
+ * Of several monitors, the only one no client holds is picked; when all
+ * are held, the first (mon->held tells).
  *   - VC_EXIT_CONN: nothing matches (with the names that do exist), or
  *     the VM has no QMP monitor a client can connect to.
  * Returns 0 or -1. */

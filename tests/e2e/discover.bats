@@ -313,3 +313,20 @@ time.sleep(120)' "$D"/s{1,2,3,4}.sock </dev/null >/dev/null 2>&1 3>&- &
 	run -2 VC ls --probe-timeout x
 	run -2 VC ls --socket /x
 }
+
+@test "a held tcp monitor: ls says held, -s name: says who holds it" {
+	rm -f "$D/held"
+	python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.recv(4096)
+open(sys.argv[2], "w").close()
+time.sleep(120)' "$PORT" "$D/held" </dev/null >/dev/null 2>&1 3>&- &
+	HOLDER=$!
+	for _ in $(seq 300); do [ -e "$D/held" ] && break; sleep 0.1; done
+	[ -e "$D/held" ]
+	v=$(ls_json_vm tcp)
+	[ "$(jq -r '.sockets[0].held' <<<"$v")" = true ]
+	run -3 --separate-stderr VC count -s "name:$P-tcp"
+	[[ $stderr == *"QMP monitor tcp:127.0.0.1:$PORT is held by another client"* ]]
+}

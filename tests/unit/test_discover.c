@@ -325,6 +325,14 @@ static int proc_setup(void **state)
 	static const char qemu2[] = "qemu-system-x86_64\0-name\0dup\0-qmp\0unix:/tmp/d1.sock,server=on\0";
 	static const char qemu3[] = "qemu-system-aarch64\0-name\0dup\0-qmp\0unix:/tmp/d2.sock,server=on\0"
 		"-qmp\0unix:/tmp/d3.sock,server=on\0";
+	static const char qemu8[] = "qemu-system-x86_64\0-name\0t\0-qmp\0tcp::4444,server=on\0"
+		"-qmp\0tcp:localhost:4445,server=on\0";
+	static const char net_tcp[] =
+		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		"   0: 00000000:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n"
+		"   1: 00000000:115D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0\n"
+		"   2: 0100007F:115C 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 20 4 30 10 -1\n"
+		"   3: 0100007F:D2F1 0100007F:115D 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0 20 4 30 10 -1\n";
 	static const char bash[] = "bash\0-qmp\0unix:/tmp/no.sock,server=on\0";
 	static const char net_unix[] =
 		"Num       RefCount Protocol Flags    Type St Inode Path\n"
@@ -353,6 +361,9 @@ static int proc_setup(void **state)
 	put_file("200/cmdline", qemu2, sizeof(qemu2) - 1);
 	put_dir("400");
 	put_file("400/cmdline", bash, sizeof(bash) - 1);
+	put_file("net/tcp", net_tcp, sizeof(net_tcp) - 1);
+	put_dir("800");
+	put_file("800/cmdline", qemu8, sizeof(qemu8) - 1);
 	put_dir("500");             /* a zombie: empty cmdline */
 	put_file("500/cmdline", "", 0);
 	put_dir("600");             /* gone before its cmdline was read */
@@ -390,13 +401,17 @@ static void test_scan(void **state)
 
 	(void)state;
 	assert_int_equal(disc_scan(proc, &l, &err), 0);
-	assert_int_equal(l.n, 4);
+	assert_int_equal(l.n, 5);
 	assert_int_equal(l.vms[0].pid, 100);
 	assert_int_equal(l.vms[1].pid, 200);
 	assert_int_equal(l.vms[2].pid, 300);
 	assert_int_equal(l.vms[3].pid, 700);
 	assert_int_equal(strlen(l.vms[3].name), 3u << 20);
 	assert_false(l.vms[3].cmdline_truncated);
+	/* a client on 4444; on 4445 only our own outgoing connection's far end */
+	assert_int_equal(l.vms[4].pid, 800);
+	assert_true(l.vms[4].mons[0].held);
+	assert_false(l.vms[4].mons[1].held);
 	assert_string_equal(l.vms[0].exe, "qemu-system-x86_64");
 	assert_string_equal(l.vms[2].exe, "qemu-system-aarch64");
 	assert_true(l.vms[0].cmdline_readable);
@@ -449,10 +464,10 @@ static void test_resolve(void **state)
 		"pick one with -s, e.g. -s unix:/tmp/d2.sock");
 	assert_resolve_fails(&l, "name:web9", VC_EXIT_CONN,
 		"name:web9: no QEMU process with -name web9; found lv1 (pid 100), "
-		"dup (pid 200), dup (pid 300), " N48 "... (pid 700) ('vcpuctl ls' lists them)");
+		"dup (pid 200), dup (pid 300), " N48 "... (pid 700), t (pid 800) ('vcpuctl ls' lists them)");
 	assert_resolve_fails(&l, "pid:400", VC_EXIT_CONN,
 		"pid:400: no QEMU process with pid 400; found lv1 (pid 100), "
-		"dup (pid 200), dup (pid 300), " N48 "... (pid 700) ('vcpuctl ls' lists them)");
+		"dup (pid 200), dup (pid 300), " N48 "... (pid 700), t (pid 800) ('vcpuctl ls' lists them)");
 	assert_resolve_fails(&l, "pid:x1", VC_EXIT_USAGE,
 			     "pid:x1: 'x1' is not a process id");
 	assert_resolve_fails(&l, "pid:", VC_EXIT_USAGE, "pid:: '' is not a process id");
@@ -464,6 +479,11 @@ static void test_resolve(void **state)
 	l.vms[2].mons[0].held = true;
 	assert_int_equal(disc_resolve(&l, "pid:300", &vm, &mon, &err), 0);
 	assert_string_equal(mon->spec, "unix:/tmp/d3.sock");
+	/* both held: the first, and the caller says it is held */
+	l.vms[2].mons[1].held = true;
+	assert_int_equal(disc_resolve(&l, "pid:300", &vm, &mon, &err), 0);
+	assert_string_equal(mon->spec, "unix:/tmp/d2.sock");
+	assert_true(mon->held);
 	disc_list_free(&l);
 
 	l.n = 0;
@@ -511,7 +531,7 @@ static void test_filter(void **state)
 	(void)state;
 	assert_int_equal(disc_scan(proc, &l, &err), 0);
 	disc_filter(&l, pats, 0);
-	assert_int_equal(l.n, 4);
+	assert_int_equal(l.n, 5);
 	disc_filter(&l, pats + 1, 1);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.vms[0].pid, 100);
