@@ -540,8 +540,8 @@ int agent_check_changes(const struct agent_gcpus *g,
 	}
 	if (cpulist_count(&missing)) {
 		agent_name_cpus(name, sizeof(name), &missing);
-		rc = vc_err_set(err, VC_EXIT_USAGE,
-				"%s: the guest does not list %s (guest-get-vcpus)",
+		rc = vc_err_set(err, VC_EXIT_IMPOSSIBLE,
+				"%s: the guest does not list %s (guest-get-vcpus); nothing was sent",
 				name, cpulist_count(&missing) > 1 ? "them" : "it");
 	} else if (cpulist_count(&boot) || cpulist_count(&fixed)) {
 		for (i = 0; i < boot.nbits; i++)
@@ -996,6 +996,7 @@ const char *agent_vcpu_state_name(enum agent_vcpu_state s)
 	case AGENT_VCPU_FAILED: return "failed";
 	case AGENT_VCPU_NOT_TRIED: return "not-tried";
 	case AGENT_VCPU_UNMAPPED: return "unmapped";
+	case AGENT_VCPU_WAS_OFFLINE: return "already-offline";
 	}
 	return "?";
 }
@@ -1305,7 +1306,7 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	const struct agent_gcpu *g;
 	int64_t start = vc_now_ms();
 	size_t i, cap = 0;
-	bool *tried = NULL;
+	bool *tried = NULL, *was, all_offline = true;
 	int k, idx, rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -1318,11 +1319,12 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	if (!cap)
 		return 0;
 	out->items = calloc(cap, sizeof(*out->items));
-	tried = calloc(cap, sizeof(*tried));
+	tried = calloc(2 * cap, sizeof(*tried));
 	if (!out->items || !tried) {
 		free(tried);
 		return agent_outcome_fail(out, VC_EXIT_INTERNAL, "out of memory");
 	}
+	was = tried + cap;
 	for (i = 0; i < p->n_steps; i++)
 		for (k = 0; p->steps[i].op == PLAN_OP_DEL && k < p->steps[i].count; k++) {
 			idx = p->steps[i].first + k;
@@ -1351,6 +1353,8 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	}
 	agent_outcome_observe(out, &v);
 	for (i = 0; i < out->n; i++) {
+		/* Already offline: nothing to ask, and the report says so. */
+		was[i] = out->items[i].state == AGENT_VCPU_OFFLINE;
 		g = agent_view_vcpu(&v, out->items[i].index);
 		if (g && g->online && (!g->can_offline || g->logical_id == 0))
 			out->items[i].state = AGENT_VCPU_FAILED;
@@ -1368,10 +1372,16 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	}
 	agent_outcome_observe(out, &v);
 	/* A CPU the guest no longer lists has nothing left to offline. */
-	for (i = 0; i < out->n; i++)
+	for (i = 0; i < out->n; i++) {
 		if (out->items[i].state == AGENT_VCPU_ABSENT)
 			out->items[i].state = AGENT_VCPU_OFFLINE;
-	if (!agent_outcome_all(out, AGENT_VCPU_OFFLINE))
+		if (out->items[i].state == AGENT_VCPU_OFFLINE)
+			out->items[i].state = was[i] ? AGENT_VCPU_WAS_OFFLINE
+						     : AGENT_VCPU_OFFLINE;
+		else
+			all_offline = false;
+	}
+	if (!all_offline)
 		rc = agent_outcome_explain(out, VC_EXIT_AGENT, 0, NULL,
 					   "guest CPU refused (can-offline false, or the boot CPU)");
 out:
@@ -1418,7 +1428,8 @@ char *agent_outcome_text(const struct agent_outcome *out)
 {
 	static const enum agent_vcpu_state order[] = {
 		AGENT_VCPU_ONLINE, AGENT_VCPU_OFFLINE, AGENT_VCPU_FAILED,
-		AGENT_VCPU_ABSENT, AGENT_VCPU_UNMAPPED, AGENT_VCPU_NOT_TRIED,
+		AGENT_VCPU_WAS_OFFLINE, AGENT_VCPU_ABSENT, AGENT_VCPU_UNMAPPED,
+		AGENT_VCPU_NOT_TRIED,
 	};
 	char *text = NULL, *l, *more;
 	size_t i, n;

@@ -87,10 +87,10 @@ teardown() {
 	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
 }
 
-@test "a CPU the guest does not list is a usage error; so is a CPU in both lists" {
+@test "a CPU the guest does not list: exit 5; a CPU in both lists is a usage error" {
 	agent_start
 	run VC guest --online 9
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 5 ]
 	[[ "$output" == *"guest CPU 9: the guest does not list it"* ]]
 	run VC guest --online 1 --offline 1
 	[ "$status" -eq 2 ]
@@ -233,4 +233,41 @@ set_scenario() {
 	[ "$(jq -r '.vcpus[0].state' <<<"${lines[0]}")" = plugged ]
 	[ "$(jq -r '.guest.vcpus[0].state' <<<"${lines[0]}")" = not-tried ]
 	[[ "$(jq -r '.guest.error' <<<"${lines[0]}")" == *"not running in the guest"* ]]
+}
+
+@test "guest exit codes: 2 before contacting anything, 5 when the guest's state forbids it, 12 when the agent fails" {
+	# 2: bad input, found before any socket is opened
+	agent_start
+	run VC guest --online 1 --offline 1
+	[ "$status" -eq 2 ]
+	run VC guest --offline 'x'
+	[ "$status" -eq 2 ]
+	[ ! -s "$AGENT_LOG" ]
+	# 5: a CPU the guest does not list, the boot CPU: nothing is sent
+	run VC guest --online 9
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"guest CPU 9: the guest does not list it (guest-get-vcpus); nothing was sent"* ]]
+	run VC guest --offline 0
+	[ "$status" -eq 5 ]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	# 12: the agent refuses the change
+	teardown; unset AGENT_PID
+	agent_start --mode partial:0
+	run VC guest --online 1
+	[ "$status" -eq 12 ]
+}
+
+@test "del --guest-offline-first on a vCPU already offline in the guest says it was" {
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":0},{"id":1,"online":false,"can_offline":true,"acpi":6},{"id":2,"online":true,"can_offline":true,"acpi":5}]'
+	set_scenario
+	VC add 5,6 >/dev/null
+	run VC del 6 --guest-agent "$AGENT_SOCK" --guest-offline-first
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"guest: vCPU 6 already-offline"* ]]
+	[[ "$output" != *"guest: vCPU 6 offline"* ]]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	run VC del 5 --guest-agent "$AGENT_SOCK" --guest-offline-first --json
+	fake_stop
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.guest.vcpus[] | [.index, .guest_cpu, .state]]' <<<"$output")" = '[[5,2,"offline"]]' ]
 }
