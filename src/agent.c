@@ -395,6 +395,7 @@ json_t *agent_call(struct agent *a, const char *command, json_t *args,
 			a->need_sync = true;
 			js_reset(&a->js);
 			vc_err_prefix(err, "%s: from the guest agent", command);
+			err->code = VC_EXIT_AGENT;  /* the framing's code is QMP's */
 			return NULL;
 		}
 		if (r > 0)
@@ -410,6 +411,7 @@ json_t *agent_call(struct agent *a, const char *command, json_t *args,
 			a->need_sync = true;
 			js_reset(&a->js);
 			vc_err_prefix(err, "%s: from the guest agent", command);
+			err->code = VC_EXIT_AGENT;  /* the framing's code is QMP's */
 			return NULL;
 		}
 	}
@@ -597,8 +599,14 @@ int agent_set_vcpus(struct agent *a, struct agent_change *ch, size_t n,
 		}
 		return -1;
 	}
-	if (!json_is_integer(ret) || json_integer_value(ret) < 0 ||
-	    (size_t)json_integer_value(ret) > n) {
+	if (json_is_integer(ret) && json_integer_value(ret) > (json_int_t)n) {
+		done = json_integer_value(ret);
+		json_decref(ret);
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "guest-set-vcpus: the agent claims %lld changes for the %zu asked: not believed",
+				  (long long)done, n);
+	}
+	if (!json_is_integer(ret) || json_integer_value(ret) < 0) {
 		json_decref(ret);
 		return vc_err_set(err, VC_EXIT_AGENT,
 				  "guest-set-vcpus: the agent answered neither a count nor an error");
@@ -776,21 +784,45 @@ static int agent_slot_vcpu(const struct topology *t, int slot)
 	return slot;
 }
 
+/* Returns 0, -1 when the guest cannot read its ACPI paths, or -2 with
+ * v->note set when what it reads cannot be true: a slot the VM does not
+ * have, two guest CPUs on one vCPU, or another CPU on the boot vCPU.  A
+ * mapping with any of those is not used at all: every entry came from the
+ * same guest. */
 static int agent_map_acpi(struct agent *a, const struct topology *t,
 			  struct agent_view *v)
 {
-	int slot, idx;
+	bool uniform = true;
+	int slot, idx, id, r = 0;
 	size_t i;
 
+	for (i = 0; i < t->n_ents; i++)
+		uniform = uniform && t->ents[i].vcpus_count == 1;
 	for (i = 0; i < v->guest.n; i++) {
-		slot = agent_acpi_slot(a, v->guest.cpus[i].logical_id);
+		id = v->guest.cpus[i].logical_id;
+		slot = agent_acpi_slot(a, id);
 		if (a->acpi_broken)
 			return -1;
 		idx = slot >= 0 ? agent_slot_vcpu(t, slot) : -1;
-		if (idx < 0 || v->logical[idx] >= 0)
+		if (uniform && slot >= 0 && idx < 0)
+			r = asprintf(&v->note, "the guest's ACPI id of guest CPU %d is slot %d, which this VM does not have (%zu vCPUs)",
+				     id, slot, t->n_vcpus);
+		else if (idx >= 0 && v->logical[idx] >= 0)
+			r = asprintf(&v->note, "the guest's ACPI ids put guest CPUs %d and %d on vCPU %d",
+				     v->logical[idx], id, idx);
+		else if (idx == 0 && id != 0)
+			r = asprintf(&v->note, "the guest's ACPI ids put guest CPU %d on the boot vCPU 0",
+				     id);
+		else if (idx < 0)
 			continue;
-		v->logical[idx] = v->guest.cpus[i].logical_id;
-		v->vcpu_of[i] = idx;
+		else {
+			v->logical[idx] = id;
+			v->vcpu_of[i] = idx;
+			continue;
+		}
+		if (r < 0)
+			v->note = NULL;
+		return -2;
 	}
 	return 0;
 }
@@ -825,6 +857,7 @@ int agent_view_query(struct agent *a, const struct topology *t,
 		     struct agent_view *v, struct vc_err *err)
 {
 	size_t i;
+	int r;
 
 	memset(v, 0, sizeof(*v));
 	if (agent_get_vcpus(a, &v->guest, err) < 0)
@@ -845,7 +878,8 @@ int agent_view_query(struct agent *a, const struct topology *t,
 		return 0;
 	}
 	agent_forget_gone(a, &v->guest);
-	if (agent_map_acpi(a, t, v) == 0) {
+	r = agent_map_acpi(a, t, v);
+	if (r == 0) {
 		v->how = AGENT_MAP_ACPI;
 		return 0;
 	}
@@ -853,6 +887,12 @@ int agent_view_query(struct agent *a, const struct topology *t,
 		v->logical[i] = -1;
 	for (i = 0; i < v->guest.n; i++)
 		v->vcpu_of[i] = -1;
+	if (r == -2) {
+		/* A guest caught lying is not believed by number either. */
+		if (!v->note)
+			v->note = strdup("the guest's ACPI ids contradict QEMU's vCPUs");
+		return 0;
+	}
 	if (agent_sets_equal(t, &v->guest)) {
 		v->how = AGENT_MAP_IDENTITY;
 		for (i = 0; i < v->guest.n; i++) {

@@ -271,3 +271,65 @@ set_scenario() {
 	[ "$status" -eq 0 ]
 	[ "$(jq -c '[.guest.vcpus[] | [.index, .guest_cpu, .state]]' <<<"$output")" = '[[5,2,"offline"]]' ]
 }
+
+# Hostile guests: each is a clear exit 12 or a refusal to trust the
+# mapping, and the agent log shows no guest-set-vcpus sent on its word.
+hostile_del() {
+	set_scenario
+	VC add 5,6 >/dev/null
+	run timeout 60 "$VCPUCTL" del 6 --guest-agent "$AGENT_SOCK" --guest-offline-first --json --agent-timeout 2
+	fake_stop
+	output=$(grep '^{' <<<"$output")
+}
+
+@test "hostile guest: an ACPI slot the VM does not have is not believed" {
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":0},{"id":1,"online":true,"can_offline":true,"acpi":40},{"id":2,"online":true,"can_offline":true,"acpi":6}]'
+	hostile_del
+	[ "$(jq -r .guest.mapping <<<"$output")" = null ]
+	[[ "$(jq -r .guest.error <<<"$output")" == *"not offlining first"*"guest CPU 1 is slot 40, which this VM does not have"* ]]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+}
+
+@test "hostile guest: two guest CPUs on one vCPU, or one on the boot vCPU" {
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":0},{"id":1,"online":true,"can_offline":true,"acpi":6},{"id":2,"online":true,"can_offline":true,"acpi":6}]'
+	hostile_del
+	[[ "$(jq -r .guest.error <<<"$output")" == *"put guest CPUs 1 and 2 on vCPU 6"* ]]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	teardown; unset AGENT_PID
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":6},{"id":1,"online":true,"can_offline":true,"acpi":0}]'
+	hostile_del
+	[[ "$(jq -r .guest.error <<<"$output")" == *"guest CPU 1 on the boot vCPU 0"* ]]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	# guest, too, shows no vCPU for any of them
+	set_scenario
+	run VC guest --json
+	fake_stop
+	[ "$(jq -c '[.mapping, [.guest_cpus[].vcpu]]' <<<"$output")" = '[null,[null,null]]' ]
+}
+
+@test "hostile guest: every CPU offline, or none listed" {
+	agent_start --cpus '[{"id":0,"online":false,"can_offline":false,"acpi":0},{"id":1,"online":false,"can_offline":true,"acpi":6}]'
+	hostile_del
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	teardown; unset AGENT_PID
+	agent_start --cpus '[]'
+	run VC guest --offline 1
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"the guest does not list it"* ]]
+	hostile_del
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+}
+
+@test "hostile guest: guest-set-vcpus claiming more changes than asked, exit 12" {
+	agent_start --mode overcount
+	run VC guest --online 1
+	[ "$status" -eq 12 ]
+	[[ "$output" == *"the agent claims 6 changes for the 1 asked: not believed"* ]]
+}
+
+@test "hostile guest: a flood on the channel ends in a clear exit 12" {
+	agent_start --mode flood
+	run timeout 60 "$VCPUCTL" guest --agent-timeout 2
+	[ "$status" -eq 12 ]
+	[[ "$output" == *"guest-get-vcpus: from the guest agent: message exceeds 8 MiB limit"* ]]
+}
