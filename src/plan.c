@@ -685,37 +685,3 @@ json_t *plan_step_command(const struct topology *t, const struct plan_step *s)
 			"arguments", args);
 	return cmd;
 }
-
-json_t *plan_to_json(const struct topology *t, const struct plan *p)
-{
-	json_t *doc, *steps, *step, *cmd;
-	char vcpus[32];
-	size_t i;
-
-	steps = json_array();
-	if (!steps)
-		return NULL;
-	for (i = 0; i < p->n_steps; i++) {
-		const struct plan_step *s = &p->steps[i];
-
-		cmd = plan_step_command(t, s);
-		if (!cmd)
-			goto fail;
-		range_text(vcpus, sizeof(vcpus), s->first, s->count);
-		step = json_pack("{s:s, s:s, s:i, s:i, s:s, s:o}",
-				 "op", s->op == PLAN_OP_ADD ? "add" : "del",
-				 "vcpus", vcpus, "first", s->first,
-				 "count", s->count, "device_id", s->device_id,
-				 "qmp", cmd);
-		if (!step || json_array_append_new(steps, step))
-			goto fail;
-	}
-	doc = json_pack("{s:i, s:i, s:i, s:o?, s:o}", "from", p->from,
-			"to", p->to, "requested", p->requested,
-			"note", p->note ? json_string(p->note) : NULL,
-			"steps", steps);
-	return doc;
-fail:
-	json_decref(steps);
-	return NULL;
-}

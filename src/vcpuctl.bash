@@ -92,6 +92,10 @@ _vcpuctl()
 		COMPREPLY=($(compgen -W "other batch idle fifo: rr:" -- "$cur"))
 		return 0
 		;;
+	--audit)
+		COMPREPLY=($(compgen -W "auto linux syslog both none" -- "$cur"))
+		return 0
+		;;
 	esac
 
 	if [[ $cur == --*=* ]]; then
@@ -99,6 +103,9 @@ _vcpuctl()
 		case ${cur%%=*} in
 		--socket|--trace|--guest-agent)
 			COMPREPLY=($(compgen -f -- "${cur#*=}"))
+			;;
+		--audit)
+			COMPREPLY=($(compgen -W "auto linux syslog both none" -- "${cur#*=}"))
 			;;
 		esac
 		return 0

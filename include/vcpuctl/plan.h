@@ -76,8 +76,4 @@ void plan_free(struct plan *p);
  *  "id": "vcpuN"}} or {"execute": "device_del", "arguments": {"id": ...}}. */
 json_t *plan_step_command(const struct topology *t, const struct plan_step *s);
 
-/* The plan as JSON (new reference): from, to, requested, note, and steps
- * with op, vcpus ("4-7"), device id and the QMP command. */
-json_t *plan_to_json(const struct topology *t, const struct plan *p);
-
 #endif
