@@ -415,6 +415,7 @@ static json_t *agent_call(struct agent *a, const char *command, json_t *args,
 			a->need_sync = true;
 			js_reset(&a->js);
 			vc_err_prefix(err, "%s: from the guest agent", command);
+			err->code = VC_EXIT_AGENT;  /* the framing's code is QMP's */
 			return NULL;
 		}
 		if (r > 0)
@@ -430,6 +431,7 @@ static json_t *agent_call(struct agent *a, const char *command, json_t *args,
 			a->need_sync = true;
 			js_reset(&a->js);
 			vc_err_prefix(err, "%s: from the guest agent", command);
+			err->code = VC_EXIT_AGENT;  /* the framing's code is QMP's */
 			return NULL;
 		}
 	}
@@ -560,8 +562,8 @@ int agent_check_changes(const struct agent_gcpus *g,
 	}
 	if (cpulist_count(&missing)) {
 		agent_name_cpus(name, sizeof(name), &missing);
-		rc = vc_err_set(err, VC_EXIT_USAGE,
-				"%s: the guest does not list %s (guest-get-vcpus)",
+		rc = vc_err_set(err, VC_EXIT_IMPOSSIBLE,
+				"%s: the guest does not list %s (guest-get-vcpus); nothing was sent",
 				name, cpulist_count(&missing) > 1 ? "them" : "it");
 	} else if (cpulist_count(&boot) || cpulist_count(&fixed)) {
 		for (i = 0; i < boot.nbits; i++)
@@ -617,8 +619,14 @@ int agent_set_vcpus(struct agent *a, struct agent_change *ch, size_t n,
 		}
 		return -1;
 	}
-	if (!json_is_integer(ret) || json_integer_value(ret) < 0 ||
-	    (size_t)json_integer_value(ret) > n) {
+	if (json_is_integer(ret) && json_integer_value(ret) > (json_int_t)n) {
+		done = json_integer_value(ret);
+		json_decref(ret);
+		return vc_err_set(err, VC_EXIT_AGENT,
+				  "guest-set-vcpus: the agent claims %lld changes for the %zu asked: not believed",
+				  (long long)done, n);
+	}
+	if (!json_is_integer(ret) || json_integer_value(ret) < 0) {
 		json_decref(ret);
 		return vc_err_set(err, VC_EXIT_AGENT,
 				  "guest-set-vcpus: the agent answered neither a count nor an error");
@@ -796,21 +804,45 @@ static int agent_slot_vcpu(const struct topology *t, int slot)
 	return slot;
 }
 
+/* Returns 0, -1 when the guest cannot read its ACPI paths, or -2 with
+ * v->note set when what it reads cannot be true: a slot the VM does not
+ * have, two guest CPUs on one vCPU, or another CPU on the boot vCPU.  A
+ * mapping with any of those is not used at all: every entry came from the
+ * same guest. */
 static int agent_map_acpi(struct agent *a, const struct topology *t,
 			  struct agent_view *v)
 {
-	int slot, idx;
+	bool uniform = true;
+	int slot, idx, id, r = 0;
 	size_t i;
 
+	for (i = 0; i < t->n_ents; i++)
+		uniform = uniform && t->ents[i].vcpus_count == 1;
 	for (i = 0; i < v->guest.n; i++) {
-		slot = agent_acpi_slot(a, v->guest.cpus[i].logical_id);
+		id = v->guest.cpus[i].logical_id;
+		slot = agent_acpi_slot(a, id);
 		if (a->acpi_broken)
 			return -1;
 		idx = slot >= 0 ? agent_slot_vcpu(t, slot) : -1;
-		if (idx < 0 || v->logical[idx] >= 0)
+		if (uniform && slot >= 0 && idx < 0)
+			r = asprintf(&v->note, "the guest's ACPI id of guest CPU %d is slot %d, which this VM does not have (%zu vCPUs)",
+				     id, slot, t->n_vcpus);
+		else if (idx >= 0 && v->logical[idx] >= 0)
+			r = asprintf(&v->note, "the guest's ACPI ids put guest CPUs %d and %d on vCPU %d",
+				     v->logical[idx], id, idx);
+		else if (idx == 0 && id != 0)
+			r = asprintf(&v->note, "the guest's ACPI ids put guest CPU %d on the boot vCPU 0",
+				     id);
+		else if (idx < 0)
 			continue;
-		v->logical[idx] = v->guest.cpus[i].logical_id;
-		v->vcpu_of[i] = idx;
+		else {
+			v->logical[idx] = id;
+			v->vcpu_of[i] = idx;
+			continue;
+		}
+		if (r < 0)
+			v->note = NULL;
+		return -2;
 	}
 	return 0;
 }
@@ -845,6 +877,7 @@ int agent_view_query(struct agent *a, const struct topology *t,
 		     struct agent_view *v, struct vc_err *err)
 {
 	size_t i;
+	int r;
 
 	memset(v, 0, sizeof(*v));
 	if (agent_get_vcpus(a, &v->guest, err) < 0)
@@ -865,7 +898,8 @@ int agent_view_query(struct agent *a, const struct topology *t,
 		return 0;
 	}
 	agent_forget_gone(a, &v->guest);
-	if (agent_map_acpi(a, t, v) == 0) {
+	r = agent_map_acpi(a, t, v);
+	if (r == 0) {
 		v->how = AGENT_MAP_ACPI;
 		return 0;
 	}
@@ -873,6 +907,12 @@ int agent_view_query(struct agent *a, const struct topology *t,
 		v->logical[i] = -1;
 	for (i = 0; i < v->guest.n; i++)
 		v->vcpu_of[i] = -1;
+	if (r == -2) {
+		/* A guest caught lying is not believed by number either. */
+		if (!v->note)
+			v->note = strdup("the guest's ACPI ids contradict QEMU's vCPUs");
+		return 0;
+	}
 	if (agent_sets_equal(t, &v->guest)) {
 		v->how = AGENT_MAP_IDENTITY;
 		for (i = 0; i < v->guest.n; i++) {
@@ -1016,6 +1056,7 @@ const char *agent_vcpu_state_name(enum agent_vcpu_state s)
 	case AGENT_VCPU_FAILED: return "failed";
 	case AGENT_VCPU_NOT_TRIED: return "not-tried";
 	case AGENT_VCPU_UNMAPPED: return "unmapped";
+	case AGENT_VCPU_WAS_OFFLINE: return "already-offline";
 	}
 	return "?";
 }
@@ -1325,7 +1366,7 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	const struct agent_gcpu *g;
 	int64_t start = vc_now_ms();
 	size_t i, cap = 0;
-	bool *tried = NULL;
+	bool *tried = NULL, *was, all_offline = true;
 	int k, idx, rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -1338,11 +1379,12 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	if (!cap)
 		return 0;
 	out->items = calloc(cap, sizeof(*out->items));
-	tried = calloc(cap, sizeof(*tried));
+	tried = calloc(2 * cap, sizeof(*tried));
 	if (!out->items || !tried) {
 		free(tried);
 		return agent_outcome_fail(out, VC_EXIT_INTERNAL, "out of memory");
 	}
+	was = tried + cap;
 	for (i = 0; i < p->n_steps; i++)
 		for (k = 0; p->steps[i].op == PLAN_OP_DEL && k < p->steps[i].count; k++) {
 			idx = p->steps[i].first + k;
@@ -1371,6 +1413,8 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	}
 	agent_outcome_observe(out, &v);
 	for (i = 0; i < out->n; i++) {
+		/* Already offline: nothing to ask, and the report says so. */
+		was[i] = out->items[i].state == AGENT_VCPU_OFFLINE;
 		g = agent_view_vcpu(&v, out->items[i].index);
 		if (g && g->online && (!g->can_offline || g->logical_id == 0))
 			out->items[i].state = AGENT_VCPU_FAILED;
@@ -1388,10 +1432,16 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	}
 	agent_outcome_observe(out, &v);
 	/* A CPU the guest no longer lists has nothing left to offline. */
-	for (i = 0; i < out->n; i++)
+	for (i = 0; i < out->n; i++) {
 		if (out->items[i].state == AGENT_VCPU_ABSENT)
 			out->items[i].state = AGENT_VCPU_OFFLINE;
-	if (!agent_outcome_all(out, AGENT_VCPU_OFFLINE))
+		if (out->items[i].state == AGENT_VCPU_OFFLINE)
+			out->items[i].state = was[i] ? AGENT_VCPU_WAS_OFFLINE
+						     : AGENT_VCPU_OFFLINE;
+		else
+			all_offline = false;
+	}
+	if (!all_offline)
 		rc = agent_outcome_explain(out, VC_EXIT_AGENT, 0, NULL,
 					   "guest CPU refused (can-offline false, or the boot CPU)");
 out:
@@ -1407,7 +1457,8 @@ char *agent_outcome_text(const struct agent_outcome *out)
 {
 	static const enum agent_vcpu_state order[] = {
 		AGENT_VCPU_ONLINE, AGENT_VCPU_OFFLINE, AGENT_VCPU_FAILED,
-		AGENT_VCPU_ABSENT, AGENT_VCPU_UNMAPPED, AGENT_VCPU_NOT_TRIED,
+		AGENT_VCPU_WAS_OFFLINE, AGENT_VCPU_ABSENT, AGENT_VCPU_UNMAPPED,
+		AGENT_VCPU_NOT_TRIED,
 	};
 	char *text = NULL, *l, *more;
 	size_t i, n;

@@ -44,7 +44,11 @@ static const char guest_doc[] =
 	"guest numbers CPUs in the order it saw them.  With a QMP socket "
 	"(-s or $VCPUCTL_SOCKET) the VCPU column says which vCPU each one is.  "
 	"The agent's socket comes from --guest-agent or $VCPUCTL_AGENT_SOCKET.  "
-	"Exit status 12 when the agent is missing, silent or fails a change.";
+	"Exit status: 2 for bad input found before the agent is asked; 5 "
+	"when the guest's own state makes the change impossible (a CPU it "
+	"does not list, the boot CPU, can-offline false), nothing sent; 12 "
+	"when the agent is missing, silent, answers nonsense or fails a "
+	"change.";
 
 static const struct argp_option guest_options[] = {
 	{ "online", OPT_ONLINE, "LIST", 0, "bring these guest CPUs online", 0 },

@@ -206,6 +206,7 @@ enum agent_vcpu_state {
 	AGENT_VCPU_FAILED,     /* guest-set-vcpus refused it */
 	AGENT_VCPU_NOT_TRIED,  /* not attempted: the agent failed first */
 	AGENT_VCPU_UNMAPPED,   /* its guest CPU could not be told apart */
+	AGENT_VCPU_WAS_OFFLINE,  /* offline in the guest before vcpuctl asked */
 };
 
 struct agent_vcpu_outcome {

@@ -87,10 +87,10 @@ teardown() {
 	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
 }
 
-@test "a CPU the guest does not list is a usage error; so is a CPU in both lists" {
+@test "a CPU the guest does not list: exit 5; a CPU in both lists is a usage error" {
 	agent_start
 	run VC guest --online 9
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 5 ]
 	[[ "$output" == *"guest CPU 9: the guest does not list it"* ]]
 	run VC guest --online 1 --offline 1
 	[ "$status" -eq 2 ]
@@ -243,4 +243,103 @@ set_scenario() {
 	grep -q '^ga< {"return":' "$BATS_TEST_TMPDIR/trace"
 	grep -q '^ga> {"execute":"guest-get-vcpus"}' "$BATS_TEST_TMPDIR/trace"
 	grep -q '^ga< {"return":\[' "$BATS_TEST_TMPDIR/trace"
+}
+
+@test "guest exit codes: 2 before contacting anything, 5 when the guest's state forbids it, 12 when the agent fails" {
+	# 2: bad input, found before any socket is opened
+	agent_start
+	run VC guest --online 1 --offline 1
+	[ "$status" -eq 2 ]
+	run VC guest --offline 'x'
+	[ "$status" -eq 2 ]
+	[ ! -s "$AGENT_LOG" ]
+	# 5: a CPU the guest does not list, the boot CPU: nothing is sent
+	run VC guest --online 9
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"guest CPU 9: the guest does not list it (guest-get-vcpus); nothing was sent"* ]]
+	run VC guest --offline 0
+	[ "$status" -eq 5 ]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	# 12: the agent refuses the change
+	teardown; unset AGENT_PID
+	agent_start --mode partial:0
+	run VC guest --online 1
+	[ "$status" -eq 12 ]
+}
+
+@test "del --guest-offline-first on a vCPU already offline in the guest says it was" {
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":0},{"id":1,"online":false,"can_offline":true,"acpi":6},{"id":2,"online":true,"can_offline":true,"acpi":5}]'
+	set_scenario
+	VC add 5,6 >/dev/null
+	run VC del 6 --guest-agent "$AGENT_SOCK" --guest-offline-first
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"guest: vCPU 6 already-offline"* ]]
+	[[ "$output" != *"guest: vCPU 6 offline"* ]]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	run VC del 5 --guest-agent "$AGENT_SOCK" --guest-offline-first --json
+	fake_stop
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.guest.vcpus[] | [.index, .guest_cpu, .state]]' <<<"$output")" = '[[5,2,"offline"]]' ]
+}
+
+# Hostile guests: each is a clear exit 12 or a refusal to trust the
+# mapping, and the agent log shows no guest-set-vcpus sent on its word.
+hostile_del() {
+	set_scenario
+	VC add 5,6 >/dev/null
+	run timeout 60 "$VCPUCTL" del 6 --guest-agent "$AGENT_SOCK" --guest-offline-first --json --agent-timeout 2
+	fake_stop
+	output=$(grep '^{' <<<"$output")
+}
+
+@test "hostile guest: an ACPI slot the VM does not have is not believed" {
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":0},{"id":1,"online":true,"can_offline":true,"acpi":40},{"id":2,"online":true,"can_offline":true,"acpi":6}]'
+	hostile_del
+	[ "$(jq -r .guest.mapping <<<"$output")" = null ]
+	[[ "$(jq -r .guest.error <<<"$output")" == *"not offlining first"*"guest CPU 1 is slot 40, which this VM does not have"* ]]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+}
+
+@test "hostile guest: two guest CPUs on one vCPU, or one on the boot vCPU" {
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":0},{"id":1,"online":true,"can_offline":true,"acpi":6},{"id":2,"online":true,"can_offline":true,"acpi":6}]'
+	hostile_del
+	[[ "$(jq -r .guest.error <<<"$output")" == *"put guest CPUs 1 and 2 on vCPU 6"* ]]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	teardown; unset AGENT_PID
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":6},{"id":1,"online":true,"can_offline":true,"acpi":0}]'
+	hostile_del
+	[[ "$(jq -r .guest.error <<<"$output")" == *"guest CPU 1 on the boot vCPU 0"* ]]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	# guest, too, shows no vCPU for any of them
+	set_scenario
+	run VC guest --json
+	fake_stop
+	[ "$(jq -c '[.mapping, [.guest_cpus[].vcpu]]' <<<"$output")" = '[null,[null,null]]' ]
+}
+
+@test "hostile guest: every CPU offline, or none listed" {
+	agent_start --cpus '[{"id":0,"online":false,"can_offline":false,"acpi":0},{"id":1,"online":false,"can_offline":true,"acpi":6}]'
+	hostile_del
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	teardown; unset AGENT_PID
+	agent_start --cpus '[]'
+	run VC guest --offline 1
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"the guest does not list it"* ]]
+	hostile_del
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+}
+
+@test "hostile guest: guest-set-vcpus claiming more changes than asked, exit 12" {
+	agent_start --mode overcount
+	run VC guest --online 1
+	[ "$status" -eq 12 ]
+	[[ "$output" == *"the agent claims 6 changes for the 1 asked: not believed"* ]]
+}
+
+@test "hostile guest: a flood on the channel ends in a clear exit 12" {
+	agent_start --mode flood
+	run timeout 60 "$VCPUCTL" guest --agent-timeout 2
+	[ "$status" -eq 12 ]
+	[[ "$output" == *"guest-get-vcpus: from the guest agent: message exceeds 8 MiB limit"* ]]
 }

@@ -19,6 +19,8 @@ QEMU's chardev does; the CPU state lasts until the process exits.
                   stale delimited reply (0xff {"return": 7})
   partial:K       guest-set-vcpus processes only the first K entries (an
                   error reply when K is 0), as qemu-ga does when one fails
+  overcount       guest-set-vcpus answers 5 more than it was asked
+  flood           answer guest-get-vcpus with an endless JSON string
 --no-files: guest-file-open is disabled (the guest's policy).
 
 Like qemu-ga: a 0xff byte in the input drops any half-read request;
@@ -82,6 +84,8 @@ class Agent:
                     break
                 c["online"] = bool(ent["online"])
                 done += 1
+            if self.mode == "overcount":
+                return {"return": len(todo) + 5}
             return {"return": done}
         if cmd == "guest-file-open":
             if self.no_files:
@@ -139,6 +143,10 @@ class Agent:
                     self.log.flush()
                 if self.mode == "silent" or (self.mode == "silent-after-sync" and synced):
                     continue
+                if self.mode == "flood" and req.get("execute") == "guest-get-vcpus":
+                    conn.sendall(b'{"return": "')
+                    while True:
+                        conn.sendall(b"A" * 65536)
                 reply = self.run(req)
                 out = json.dumps(reply).encode() + b"\n"
                 if req.get("execute") == "guest-sync-delimited":

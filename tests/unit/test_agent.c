@@ -281,7 +281,7 @@ static void test_check_changes(void **state)
 	assert_int_equal(agent_check_changes(&g, fixed, 1, &err), -1);
 	assert_non_null(strstr(err.msg, "guest CPU 1 cannot be taken offline: the guest reports can-offline false"));
 	assert_int_equal(agent_check_changes(&g, missing, 2, &err), -1);
-	assert_int_equal(err.code, VC_EXIT_USAGE);
+	assert_int_equal(err.code, VC_EXIT_IMPOSSIBLE);
 	assert_non_null(strstr(err.msg, "guest CPUs 4,6: the guest does not list them"));
 }
 
