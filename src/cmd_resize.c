@@ -33,6 +33,7 @@ struct resize_args {
 	const char *count_text;   /* --count */
 	const char *list_text;    /* LIST, or --add/--del for plan */
 	enum plan_kind kind;
+	struct plan_request place; /* --node, --spread, --granularity */
 	long min, max;
 	bool dry_run, no_wait;
 	int64_t timeout_ms;
@@ -48,6 +49,9 @@ enum {
 	OPT_ADD,
 	OPT_DEL,
 	OPT_DRY_RUN,
+	OPT_NODE,
+	OPT_SPREAD,
+	OPT_GRANULARITY,
 };
 
 static const struct argp_option count_options[] = {
@@ -55,6 +59,19 @@ static const struct argp_option count_options[] = {
 	  "target number of online vCPUs, or a change by K", 0 },
 	{ "min", OPT_MIN, "N", 0, "clamp the target to at least N instead of failing", 0 },
 	{ "max", OPT_MAX, "N", 0, "clamp the target to at most N instead of failing", 0 },
+	{ 0 }
+};
+
+static const struct argp_option placement_options[] = {
+	{ "node", OPT_NODE, "N", 0,
+	  "plug or unplug only vCPUs whose slot is on guest NUMA node N (the "
+	  "count is still the VM's total)", 0 },
+	{ "spread", OPT_SPREAD, "nodes", 0,
+	  "plug on the guest node with the fewest online vCPUs, unplug from the "
+	  "one with the most", 0 },
+	{ "granularity", OPT_GRANULARITY, "UNIT", 0,
+	  "move whole units: socket, die, module, cluster, core or thread "
+	  "(default: what QEMU plugs at once)", 0 },
 	{ 0 }
 };
 
@@ -106,6 +123,24 @@ static error_t parse_resize(int key, char *arg, struct argp_state *state)
 		if (!vc_parse_seconds(arg, &a->timeout_ms))
 			argp_error(state, "--timeout: '%s' is not a number of seconds", arg);
 		return 0;
+	case OPT_NODE:
+		if (!vc_parse_long(arg, 0, 1023, &a->place.node) || *arg == '+')
+			argp_error(state, "--node: '%s' is not a guest node (0 to 1023)", arg);
+		a->place.node_set = true;
+		return 0;
+	case OPT_SPREAD:
+		if (strcmp(arg, "nodes"))
+			argp_error(state, "--spread: '%s': the only choice is 'nodes'", arg);
+		a->place.spread_nodes = true;
+		return 0;
+	case OPT_GRANULARITY: {
+		struct vc_err err = { 0 };
+
+		if (plan_parse_granularity(arg, &a->place.unit, &err) < 0)
+			argp_error(state, "%s", err.msg);
+		a->place.unit_set = true;
+		return 0;
+	}
 	case OPT_ADD:
 	case OPT_DEL:
 		if (a->list_text)
@@ -126,6 +161,11 @@ static error_t parse_resize(int key, char *arg, struct argp_state *state)
 			argp_error(state, "give --count N, +K or -K");
 		if (a->count_text && a->list_text)
 			argp_error(state, "give either --count or a list of vCPUs, not both");
+		if (a->list_text && (a->place.node_set || a->place.spread_nodes ||
+				     a->place.unit_set))
+			argp_error(state, "--node, --spread and --granularity apply to --count, not to a list of vCPUs");
+		if (a->place.node_set && a->place.spread_nodes)
+			argp_error(state, "give either --node or --spread nodes, not both");
 		if (a->min > 0 && a->max > 0 && a->min > a->max)
 			argp_error(state, "--min %ld is above --max %ld", a->min, a->max);
 		return 0;
@@ -161,7 +201,7 @@ static const struct argp_child unplug_children[] = {
 static int parse_args(struct resize_args *a, int argc, char **argv)
 {
 	struct argp_option opts[32];
-	const struct argp_option *tables[3] = { NULL, NULL, NULL };
+	const struct argp_option *tables[4] = { NULL, NULL, NULL, NULL };
 	const char *args_doc = NULL, *doc = NULL;
 	size_t n = 0, t, i;
 	struct argp argp;
@@ -169,17 +209,20 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 	switch (a->mode) {
 	case MODE_SET:
 		tables[0] = count_options;
-		tables[1] = change_options;
+		tables[1] = placement_options;
+		tables[2] = change_options;
 		doc = "Plug or unplug vCPUs until N are online.  +K and -K change the "
 		      "count by K.  Plugs take the lowest free slots in topology order; "
-		      "unplugs take the highest removable vCPUs first; boot CPUs stay."
+		      "unplugs take the highest removable vCPUs first; boot CPUs stay.  "
+		      "--node, --spread and --granularity choose where instead."
 		      "\vAn unplug waits until the guest has released each vCPU (up to "
 		      "--timeout); with --no-wait it returns at once and 'vcpuctl wait' "
 		      "waits later.  'vcpuctl --help' lists the exit codes.";
 		break;
 	case MODE_PLAN:
 		tables[0] = count_options;
-		tables[1] = plan_list_options;
+		tables[1] = placement_options;
+		tables[2] = plan_list_options;
 		doc = "Print the steps 'set --count', 'add' or 'del' would take, and "
 		      "change nothing.  With --json, the exact QMP commands.";
 		break;
@@ -194,7 +237,7 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 		doc = "Unplug the named vCPUs, and wait until the guest released them." LIST_DOC;
 		break;
 	}
-	for (t = 0; t < 3 && tables[t]; t++)
+	for (t = 0; t < 4 && tables[t]; t++)
 		for (i = 0; tables[t][i].name; i++) {
 			/* add never waits: a plug has nothing to wait for */
 			if (a->mode == MODE_ADD && (tables[t][i].key == OPT_NO_WAIT ||
@@ -256,7 +299,9 @@ static void tune_plugged(struct resize_args *a, const struct tune_cgroup *cg,
 			struct vc_err err = { 0 };
 			long tid = (size_t)k < t->n_vcpus ? t->vcpus[k].thread_id : -1;
 
-			if (!tune_thread(&a->tune, cg, k, pid, (pid_t)tid, &err))
+			if (!tune_thread_on_node(&a->tune, cg, k,
+						 tune_vcpu_node(t, k), pid,
+						 (pid_t)tid, &err))
 				continue;
 			/* The first failure names the item; the others still run. */
 			if (it->tune != APPLY_TUNE_FAILED &&
@@ -331,6 +376,7 @@ static int resize_run(struct resize_args *a)
 	int code;
 
 	/* Everything the user typed is checked before QEMU is touched. */
+	req = a->place;
 	req.kind = a->kind;
 	req.min = a->min > 0 ? a->min : -1;
 	req.max = a->max > 0 ? a->max : -1;
@@ -349,6 +395,8 @@ static int resize_run(struct resize_args *a)
 	if (!q)
 		goto fail;
 	if (topo_query_hotpluggable(q, &t, &err) < 0)
+		goto fail;
+	if (tune_node_pins_check(&a->tune, &t, &err) < 0)
 		goto fail;
 	if (plan_make(&t, &req, &p, &err) < 0)
 		goto fail;

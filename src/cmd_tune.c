@@ -23,6 +23,7 @@ enum {
 	OPT_PERIOD,
 	OPT_AFFINITY,
 	OPT_SCHED,
+	OPT_NODE_AFFINITY,
 };
 
 static const struct argp_option tune_options[] = {
@@ -42,6 +43,10 @@ static const struct argp_option tune_options[] = {
 	  "pin the vCPU threads to host CPUs LIST (0-3,^2; r: all); V:LIST pins "
 	  "vCPU V only; may be repeated (pinning outside one's own threads needs "
 	  "CAP_SYS_NICE)", 0 },
+	{ "node-affinity", OPT_NODE_AFFINITY, "NODE:LIST", 0,
+	  "pin the vCPUs on guest NUMA node NODE to host CPUs LIST (and make LIST "
+	  "their cpuset.cpus with --cgroup); may be repeated; V:LIST of "
+	  "--affinity still wins for vCPU V", 0 },
 	{ "sched", OPT_SCHED, "POLICY[:PRIO]", 0,
 	  "scheduler policy: other, batch, idle, fifo:N or rr:N (N from 1 to 99; "
 	  "fifo and rr need CAP_SYS_NICE)", 0 },
@@ -84,6 +89,9 @@ static error_t tune_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SCHED:
 		rc = tune_parse_sched(o, arg, &err);
+		break;
+	case OPT_NODE_AFFINITY:
+		rc = tune_parse_node_affinity(o, arg, &err);
 		break;
 	case ARGP_KEY_END:
 		rc = tune_opts_check(o, &err);
@@ -128,7 +136,7 @@ static error_t parse_main(int key, char *arg, struct argp_state *state)
 		if (!a->list_text)
 			argp_error(state, "name the vCPUs: a LIST such as 1, 1-3 or 0-7,^2");
 		if (!tune_opts_any(&a->tune))
-			argp_error(state, "give at least one of --cgroup, --affinity and --sched");
+			argp_error(state, "give at least one of --cgroup, --affinity, --node-affinity and --sched");
 		return 0;
 	}
 	return ARGP_ERR_UNKNOWN;
@@ -211,7 +219,8 @@ static int tune_run(struct tune_args *a)
 	    tune_cgroup_resolve(a->tune.cgroup, TUNE_CGROUP_ROOT, &cg, &err) < 0)
 		goto fail;
 	q = cli_connect(&a->common, &err);
-	if (!q || topo_query(q, &t, &err) < 0)
+	if (!q || topo_query(q, &t, &err) < 0 ||
+	    tune_node_pins_check(&a->tune, &t, &err) < 0)
 		goto fail;
 	for (k = cpulist_next(&list, 0); k >= 0; k = cpulist_next(&list, (size_t)k + 1)) {
 		if ((size_t)k >= t.n_vcpus) {
@@ -244,7 +253,9 @@ static int tune_run(struct tune_args *a)
 			vc_err_set(&err, VC_EXIT_OK, "skipped: %s", skip);
 		else if (!v->online)
 			vc_err_set(&err, VC_EXIT_NOT_TUNED, "vCPU %ld is offline", k);
-		else if (tune_thread(&a->tune, &cg, (int)k, pid, (pid_t)v->thread_id, &err) == 0)
+		else if (tune_thread_on_node(&a->tune, &cg, (int)k,
+					     tune_vcpu_node(&t, (int)k), pid,
+					     (pid_t)v->thread_id, &err) == 0)
 			o->tuned = true;
 		if (o->tuned) {
 			tuned++;
