@@ -167,6 +167,11 @@ static json_t *show_json(const struct topology *t, const struct qmp *q,
 		return NULL;
 	}
 	json_decref(model);
+	/* Last, as the streamed document has it. */
+	if (json_object_set_new(doc, "nodes", out_nodes_json(t))) {
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }
 

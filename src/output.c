@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vcpuctl/output.h"
+#include "vcpuctl/plan.h"
 
 int out_table_init(struct out_table *t, size_t ncols)
 {
@@ -109,6 +110,42 @@ void out_topology_summary(const struct topology *t, char *buf, size_t size)
 {
 	snprintf(buf, size, "online %d of %d vCPUs, %d removable",
 		 t->online, t->max, t->removable);
+}
+
+int out_nodes_text(const struct topology *t, FILE *f)
+{
+	struct plan_node *n;
+	size_t k, i;
+
+	if (plan_nodes(t, &n, &k) < 0)
+		return -1;
+	for (i = 0; i < k; i++)
+		fprintf(f, "node %ld: online %d of %d vCPUs, %d removable\n",
+			n[i].node, n[i].online, n[i].max, n[i].removable);
+	free(n);
+	return 0;
+}
+
+json_t *out_nodes_json(const struct topology *t)
+{
+	struct plan_node *n;
+	json_t *a, *o;
+	size_t k, i;
+
+	if (plan_nodes(t, &n, &k) < 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; a && i < k; i++) {
+		o = json_pack("{s:I,s:i,s:i,s:i}", "node", (json_int_t)n[i].node,
+			      "online", n[i].online, "max", n[i].max,
+			      "removable", n[i].removable);
+		if (!o || json_array_append_new(a, o)) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	free(n);
+	return a;
 }
 
 /* Upper-case header names live here, so the table never allocates them. */
@@ -218,6 +255,7 @@ int out_topology_table_tuning(const struct topology *t,
 		out_table_print(&tab, f);
 		out_topology_summary(t, summary, sizeof(summary));
 		fprintf(f, "%s\n", summary);
+		rc = out_nodes_text(t, f);
 	}
 	out_table_free(&tab);
 	return rc;
@@ -439,16 +477,18 @@ int out_show_json(const struct topology *t, const char *version,
 {
 	unsigned mask = topo_keys_present(t);
 	struct jw *w;
-	json_t *qemu;
+	json_t *qemu, *nodes;
 	size_t i;
 	int k, rc;
 
-	/* The one member whose failure fails the whole document. */
+	/* The members whose failure fails the whole document. */
 	qemu = json_pack("{s:s,s:s}", "version", version ? version : "",
 			 "package", package ? package : "");
+	nodes = out_nodes_json(t);
 	w = malloc(sizeof(*w));
-	if (!qemu || !w) {
+	if (!qemu || !nodes || !w) {
 		json_decref(qemu);
+		json_decref(nodes);
 		free(w);
 		return -1;
 	}
@@ -482,6 +522,9 @@ int out_show_json(const struct topology *t, const char *version,
 		jw_vcpu(w, t, &t->vcpus[i], info ? &info[i] : NULL);
 	}
 	jw_close(w, ']');
+	jw_key(w, "nodes");
+	jw_dump(w, nodes);
+	json_decref(nodes);
 	jw_close(w, '}');
 	jw_put(w, "\n", 1);
 	jw_flush(w);

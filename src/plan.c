@@ -491,10 +491,26 @@ int plan_nodes(const struct topology *t, struct plan_node **out, size_t *n)
 		free(nodes);
 		return 0;
 	}
+	for (j = 0; j < k; j++)
+		nodes[j].to = nodes[j].online;
 	qsort(nodes, k, sizeof(*nodes), node_cmp);
 	*out = nodes;
 	*n = k;
 	return 0;
+}
+
+void plan_nodes_after(const struct plan *p, struct plan_node *nodes, size_t n)
+{
+	size_t i, j;
+
+	for (j = 0; j < n; j++)
+		nodes[j].to = nodes[j].online;
+	for (i = 0; i < p->n_steps; i++)
+		for (j = 0; j < n; j++)
+			if (nodes[j].node == p->steps[i].node)
+				nodes[j].to += p->steps[i].op == PLAN_OP_ADD ?
+					       p->steps[i].count :
+					       -p->steps[i].count;
 }
 
 /* Units in topology order: one per entity by default, else one per
@@ -1155,9 +1171,33 @@ static const char *fill_name(enum plan_fill f)
 	       f == PLAN_FILL_EMPTIES ? "empties" : "whole";
 }
 
+/* [{"node", "online", "to", "max"}] per guest node; [] without nodes. */
+static json_t *plan_nodes_json(const struct topology *t, const struct plan *p)
+{
+	struct plan_node *n;
+	json_t *a, *o;
+	size_t k, i;
+
+	if (plan_nodes(t, &n, &k) < 0)
+		return NULL;
+	plan_nodes_after(p, n, k);
+	a = json_array();
+	for (i = 0; a && i < k; i++) {
+		o = json_pack("{s:I, s:i, s:i, s:i}", "node", (json_int_t)n[i].node,
+			      "online", n[i].online, "to", n[i].to,
+			      "max", n[i].max);
+		if (!o || json_array_append_new(a, o)) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	free(n);
+	return a;
+}
+
 json_t *plan_to_json(const struct topology *t, const struct plan *p)
 {
-	json_t *doc, *steps, *step, *cmd;
+	json_t *doc, *steps, *step, *cmd, *nodes;
 	char vcpus[32], unit[32];
 	size_t i;
 
@@ -1185,11 +1225,15 @@ json_t *plan_to_json(const struct topology *t, const struct plan *p)
 		if (!step || json_array_append_new(steps, step))
 			goto fail;
 	}
-	doc = json_pack("{s:i, s:i, s:i, s:o?, s:s, s:b, s:o}", "from", p->from,
-			"to", p->to, "requested", p->requested,
+	nodes = plan_nodes_json(t, p);
+	if (!nodes)
+		goto fail;
+	doc = json_pack("{s:i, s:i, s:i, s:o?, s:s, s:b, s:o, s:o}", "from",
+			p->from, "to", p->to, "requested", p->requested,
 			"note", p->note ? json_string(p->note) : NULL,
 			"unit", plan_unit_name(p->unit),
-			"whole_units", p->whole_units, "steps", steps);
+			"whole_units", p->whole_units, "steps", steps,
+			"nodes", nodes);
 	return doc;
 fail:
 	json_decref(steps);

@@ -45,12 +45,39 @@ static void print_where(FILE *f, const struct topo_entity *e)
 	}
 }
 
+static const char *fill_word(enum plan_fill f)
+{
+	return f == PLAN_FILL_COMPLETES ? "completes" :
+	       f == PLAN_FILL_EMPTIES ? "empties" : "whole";
+}
+
+/* "node 0: 1 -> 3 of 4; node 1: 0 -> 3 of 4", when the VM has nodes. */
+static void print_nodes_after(FILE *f, const struct topology *t,
+			      const struct plan *p)
+{
+	struct plan_node *n;
+	size_t k, i;
+
+	if (plan_nodes(t, &n, &k) < 0 || !k)
+		return;
+	plan_nodes_after(p, n, k);
+	fputs("nodes:", f);
+	for (i = 0; i < k; i++)
+		fprintf(f, "%s node %ld: %d -> %d of %d", i ? ";" : "",
+			n[i].node, n[i].online, n[i].to, n[i].max);
+	fputc('\n', f);
+	free(n);
+}
+
 void report_plan_text(FILE *f, const struct topology *t, const struct plan *p)
 {
 	size_t i;
 
-	fprintf(f, "plan: %d -> %d vCPUs online (of %d), %zu step%s\n",
+	fprintf(f, "plan: %d -> %d vCPUs online (of %d), %zu step%s",
 		p->from, p->to, t->max, p->n_steps, p->n_steps == 1 ? "" : "s");
+	if (p->whole_units)
+		fprintf(f, ", whole %ss", plan_unit_name(p->unit));
+	fputc('\n', f);
 	if (p->note)
 		fprintf(f, "note: %s\n", p->note);
 	for (i = 0; i < p->n_steps; i++) {
@@ -61,10 +88,19 @@ void report_plan_text(FILE *f, const struct topology *t, const struct plan *p)
 		print_range(f, s->first, s->count);
 		fputs(" (", f);
 		print_where(f, &t->ents[s->entity]);
-		fputs(")\n", f);
+		fputc(')', f);
+		/* The unit: the entity itself unless whole units were asked. */
+		if (p->whole_units) {
+			fprintf(f, ", %s %s %d", fill_word(s->fill),
+				plan_unit_name(p->unit), s->unit_first);
+			if (s->unit_count > 1)
+				fprintf(f, "-%d", s->unit_first + s->unit_count - 1);
+		}
+		fputc('\n', f);
 	}
 	if (!p->n_steps)
 		fputs("  nothing to do\n", f);
+	print_nodes_after(f, t, p);
 }
 
 char *report_vcpus_in_state(const struct apply_result *r, enum apply_state s)

@@ -57,6 +57,14 @@ _vcpuctl()
 		COMPREPLY=($(compgen -W "other batch idle fifo: rr:" -- "$cur"))
 		return 0
 		;;
+	--spread)
+		COMPREPLY=($(compgen -W "nodes" -- "$cur"))
+		return 0
+		;;
+	--granularity)
+		COMPREPLY=($(compgen -W "socket die module cluster core thread" -- "$cur"))
+		return 0
+		;;
 	esac
 
 	if [[ $cur == --*=* ]]; then

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #include "vcpuctl/topology.h"
 #include "vcpuctl/tune.h"
@@ -65,6 +66,16 @@ int out_topology_table_tuning(const struct topology *t,
 int out_show_json(const struct topology *t, const char *version,
 		  const char *package, const struct tune_thread_info *info,
 		  FILE *f);
+
+/* One line per guest NUMA node, "node 1: online 3 of 4 vCPUs, 2
+ * removable", nothing when the VM reports none.  Returns 0 or -1 on out of
+ * memory. */
+int out_nodes_text(const struct topology *t, FILE *f);
+
+/* [{"node", "online", "max", "removable"}] per guest node, [] when the VM
+ * reports none (new reference; NULL on out of memory).  "vcpuctl show
+ * --json" ends with it as "nodes", and "vcpuctl count --json" has it. */
+json_t *out_nodes_json(const struct topology *t);
 
 /* "online 4 of 8 vCPUs, 3 removable" (no newline), into buf. */
 void out_topology_summary(const struct topology *t, char *buf, size_t size);

@@ -92,6 +92,7 @@ struct plan {
 struct plan_node {
 	long node;
 	int online, max, removable;
+	int to;                   /* online after a plan (plan_nodes_after) */
 };
 
 /* Parse "N", "+K" or "-K" into req->count / req->relative.  Returns 0, or
@@ -121,6 +122,9 @@ const char *plan_unit_name(enum topo_key unit);
  * and *out NULL when the VM reports no node-id.  Returns 0, or -1 on out
  * of memory. */
 int plan_nodes(const struct topology *t, struct plan_node **out, size_t *n);
+
+/* Set each node's "to" to its online count once p has run. */
+void plan_nodes_after(const struct plan *p, struct plan_node *nodes, size_t n);
 
 /* The exact QMP command for a step (new reference):
  * {"execute": "device_add", "arguments": {<props verbatim>, "driver": type,

@@ -935,7 +935,7 @@ static void plan_json(void **state)
 		    " \"vcpus\": \"16-23\", \"fill\": \"whole\"},"
 		    " \"qmp\": {\"execute\": \"device_add\", \"arguments\":"
 		    " {\"core-id\": 16, \"driver\": \"host-spapr-cpu-core\","
-		    " \"id\": \"vcpu16\"}}}]}");
+		    " \"id\": \"vcpu16\"}}}], \"nodes\": []}");
 	plan_free(&p);
 	topo_free(&t);
 
@@ -951,7 +951,8 @@ static void plan_json(void **state)
 		    " \"vcpus\": \"5\", \"fill\": \"whole\"},"
 		    " \"qmp\": {\"execute\": \"device_add\", \"arguments\":"
 		    " {\"socket-id\": 1, \"core-id\": 0, \"thread-id\": 1,"
-		    " \"driver\": \"qemu64-x86_64-cpu\", \"id\": \"vcpu5\"}}}]}");
+		    " \"driver\": \"qemu64-x86_64-cpu\", \"id\": \"vcpu5\"}}}],"
+		    " \"nodes\": []}");
 	plan_free(&p);
 	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "3-4", &p, &err), 0);
 	assert_json(plan_to_json(&t, &p),
@@ -967,7 +968,8 @@ static void plan_json(void **state)
 		    " \"node\": null, \"unit\": {\"kind\": \"thread\","
 		    " \"vcpus\": \"3\", \"fill\": \"whole\"},"
 		    " \"device_id\": \"vcpu3\", \"qmp\": {\"execute\":"
-		    " \"device_del\", \"arguments\": {\"id\": \"vcpu3\"}}}]}");
+		    " \"device_del\", \"arguments\": {\"id\": \"vcpu3\"}}}],"
+		    " \"nodes\": []}");
 	plan_free(&p);
 	topo_free(&t);
 }
@@ -1431,7 +1433,10 @@ static void placement_json(void **state)
 		    " \"qmp\": {\"execute\": \"device_add\", \"arguments\":"
 		    " {\"socket-id\": 0, \"core-id\": 0, \"thread-id\": 1,"
 		    " \"node-id\": 0, \"driver\": \"qemu64-x86_64-cpu\","
-		    " \"id\": \"vcpu1\"}}}]}");
+		    " \"id\": \"vcpu1\"}}}],"
+		    " \"nodes\": [{\"node\": 0, \"online\": 1, \"to\": 2,"
+		    " \"max\": 4}, {\"node\": 1, \"online\": 0, \"to\": 0,"
+		    " \"max\": 3}]}");
 	plan_free(&p);
 	topo_free(&t);
 }
