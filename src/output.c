@@ -523,8 +523,7 @@ int out_show_json(const struct topology *t, const char *version,
 	}
 	jw_close(w, ']');
 	jw_key(w, "nodes");
-	jw_dump(w, nodes);
-	json_decref(nodes);
+	jw_dump(w, nodes);	/* consumes nodes */
 	jw_close(w, '}');
 	jw_put(w, "\n", 1);
 	jw_flush(w);
