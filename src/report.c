@@ -133,6 +133,15 @@ static long thread_of(const struct topology *t, int index)
 	return t->vcpus[index].thread_id;
 }
 
+/* The vCPU's guest node, -1 when unknown. */
+static long node_of(const struct topology *t, int index)
+{
+	if (!t || index < 0 || (size_t)index >= t->n_vcpus ||
+	    t->vcpus[index].entity >= t->n_ents)
+		return -1;
+	return t->ents[t->vcpus[index].entity].ids[TOPO_NODE];
+}
+
 void report_result_text(FILE *f, const char *command, const struct topology *t,
 			const struct plan *p, const struct apply_result *r)
 {
@@ -189,16 +198,17 @@ json_t *report_result_json(const char *command, const struct topology *t,
 		const struct apply_item *it = &r->items[i];
 
 		for (k = it->first; k < it->first + it->count; k++) {
-			long tid = thread_of(t, k);
+			long tid = thread_of(t, k), node = node_of(t, k);
 
 			json_array_append_new(rows, json_pack(
-				"{s:i,s:s,s:s,s:s,s:s?,s:o,s:s?}",
+				"{s:i,s:s,s:s,s:s,s:s?,s:o,s:s?,s:o}",
 				"index", k, "device_id", it->device_id,
 				"op", op_name(it->op),
 				"state", apply_state_name(it->state),
 				"reason", it->reason,
 				"thread_id", tid > 0 ? json_integer(tid) : json_null(),
-				"tuning", tune_name(it->tune)));
+				"tuning", tune_name(it->tune),
+				"node", node >= 0 ? json_integer(node) : json_null()));
 		}
 	}
 	pending = report_vcpus_in_state(r, APPLY_PENDING);

@@ -212,7 +212,7 @@ affinity_of() {
 	vm_console_wait "VCPUCTL-CPUS-ONLINE 0-4" 60
 	run --separate-stderr VC set --count 3 --node 1 --timeout 30 --json
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.vcpus[] | [.index, .state]]' <<<"$output")" = '[[5,"removed"],[4,"removed"]]' ]
+	[ "$(jq -c '[.vcpus[] | [.index, .state, .node]]' <<<"$output")" = '[[5,"removed",1],[4,"removed",1]]' ]
 	[ "$(plugged_on 0)" -eq 3 ]
 	[ "$(plugged_on 1)" -eq 0 ]
 	[ "$(vm_qmp query-cpus-fast | jq -c '[.[] | .props["node-id"]] | sort')" = '[0,0,0]' ]
