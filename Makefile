@@ -6,6 +6,7 @@
 #   make check-asan      the same under ASan + UBSan
 #   make check-valgrind  CLI tests under valgrind
 #   make demo            boot a throwaway guest and resize it
+#   make bench           timings against a bare client; bench-libvirt: against virsh
 #   make install         PREFIX=/usr/local DESTDIR=
 
 VERSION   := 0.1.0
@@ -20,16 +21,19 @@ PKG_CONFIG ?= pkg-config
 CFLAGS    ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 PKGS      := jansson libcgroup
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# Probed on first use, once, not when make reads this file: on a fresh
+# machine "make demo" reads it before "deps" has installed pkg-config and
+# the compiler.  (VAR = $(eval VAR := ...)$(VAR) caches the first answer.)
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 # glibc has argp; musl and the BSDs need argp-standalone's -largp.
-ARGP_LIBS := $(shell printf '\043include <argp.h>\nint main(int c,char**v){return argp_parse(0,c,v,0,0,0);}\n' | \
-	$(CC) -x c - -o /dev/null >/dev/null 2>&1 || echo -largp)
+ARGP_LIBS  = $(eval ARGP_LIBS := $(shell printf '\043include <argp.h>\nint main(int c,char**v){return argp_parse(0,c,v,0,0,0);}\n' | \
+	$(CC) -x c - -o /dev/null >/dev/null 2>&1 || echo -largp))$(ARGP_LIBS)
 
 ALL_CPPFLAGS := -Iinclude -D_GNU_SOURCE -DVCPUCTL_VERSION='"$(VERSION)"' $(CPPFLAGS)
-ALL_CFLAGS   := -std=gnu11 $(WARNFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
+ALL_CFLAGS    = -std=gnu11 $(WARNFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS  := $(LDFLAGS) $(SANFLAGS)
-LIBS         := $(PKG_LIBS) $(ARGP_LIBS)
+LIBS          = $(PKG_LIBS) $(ARGP_LIBS)
 
 SRC     := $(wildcard src/*.c)
 OBJ     := $(SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -59,15 +63,21 @@ BATS ?= bats
 export VCPUCTL := $(abspath $(PROG))
 export VCPUCTL_BUILD := $(abspath $(BUILD))
 
-.PHONY: all deps check check-unit check-cli check-e2e check-asan check-valgrind \
-	check-fuzz fuzz fuzz-bins guest demo bench install uninstall clean lint-man
+.PHONY: all deps check check-fresh pkgcheck check-unit check-cli check-e2e check-asan check-valgrind \
+	check-fuzz fuzz fuzz-bins guest demo bench bench-libvirt install uninstall clean lint-man
 
 all: $(PROG) $(TOOLS_BIN)
 
 $(PROG): $(OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJ) $(LIBS)
 
-$(BUILD)/obj/%.o: src/%.c $(HDR)
+# Once per make run: a clear word instead of a wall of missing headers.
+pkgcheck:
+	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || { \
+		echo "make: $(PKG_CONFIG) does not find $(PKGS): run 'make deps' (as root) first" >&2; \
+		exit 1; }
+
+$(BUILD)/obj/%.o: src/%.c $(HDR) | pkgcheck
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -146,11 +156,26 @@ check-valgrind: deps
 	if [ -n "$$bad" ]; then cat $$bad; echo "valgrind: findings in $$bad" >&2; exit 1; fi; \
 	echo "valgrind: $$(ls $(VALGRIND_LOGS) | wc -l) runs, no findings"
 
-demo: deps all guest
+# deps first, then a new make: one that reads this file after the packages
+# are in place.
+demo: deps
+	$(MAKE) all guest
 	tests/demo.sh $(abspath $(BUILD))/guest
 
-bench: deps all guest
+bench: deps
+	$(MAKE) all guest
 	tests/bench/run.sh $(abspath $(BUILD))/guest
+
+# README's two commands on a new Debian 12 root (debootstrap minbase plus
+# make and git), from a clone of HEAD: tests/fresh/run.sh.  Root only.
+check-fresh:
+	tests/fresh/run.sh $(FRESH_STEPS)
+
+# vcpuctl against libvirt's virsh setvcpus on the same QEMU (root; installs
+# libvirt from Debian without touching QEMU, runs a private libvirtd).
+bench-libvirt: deps
+	$(MAKE) all guest
+	tests/bench/libvirt.sh $(abspath $(BUILD))/guest
 
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 

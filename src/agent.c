@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vcpuctl/agent.h"
+#include "vcpuctl/cli.h"
 #include "vcpuctl/cpulist.h"
 #include "vcpuctl/jsonstream.h"
 #include "vcpuctl/sock.h"
@@ -938,7 +939,7 @@ static const struct argp_option agent_resize_options[] = {
 
 static error_t agent_parse_opt(int key, char *arg, struct argp_state *state)
 {
-	struct agent_opts *o = state->input;
+	struct agent_opts *o = ((struct cli_inputs *)state->input)->agent;
 
 	switch (key) {
 	case OPT_GUEST_AGENT:

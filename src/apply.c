@@ -400,6 +400,7 @@ int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
 	size_t news;
 
 	r->timed_out = false;
+	vc_catch_stop_signals();
 	for (;;) {
 		int64_t now;
 		int left, rc;
@@ -407,6 +408,13 @@ int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
 		news = drain_events(q, r);
 		if (!count_pending(r))
 			break;
+		if (vc_stop_signal) {
+			r->signo = vc_stop_signal;
+			r->timed_out = true;
+			set_error(r, "interrupted by %s while waiting; removals still pending",
+				  vc_signal_name(r->signo));
+			break;
+		}
 		now = vc_now_ms();
 		if (news)
 			next_poll = now + interval;
@@ -451,7 +459,7 @@ int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 {
 	struct vc_err err = { 0 };
 	bool plugged = false, pending = false;
-	int failure_code = 0;
+	int failure_code = 0, signal_code = 0;
 	size_t i;
 
 	if (result_init(r, p->n_steps) < 0) {
@@ -483,12 +491,30 @@ int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 		return r->code;
 	}
 
+	vc_catch_stop_signals();
 	for (i = 0; i < p->n_steps; i++) {
 		const struct plan_step *s = &p->steps[i];
 		struct apply_item *it = &r->items[i];
-		json_t *cmd = plan_step_command(t, s), *ret;
-		const char *name = json_string_value(json_object_get(cmd, "execute"));
+		json_t *cmd, *ret;
+		const char *name;
+		size_t k;
 
+		if (vc_stop_signal) {
+			char why[64];
+
+			r->signo = vc_stop_signal;
+			snprintf(why, sizeof(why), "not sent: interrupted by %s",
+				 vc_signal_name(r->signo));
+			for (k = i; k < p->n_steps; k++)
+				item_set(&r->items[k], APPLY_NOT_DONE, why);
+			set_error(r, "interrupted by %s after step %zu of %zu; "
+				  "the steps after it were not sent",
+				  vc_signal_name(r->signo), i, p->n_steps);
+			signal_code = i ? VC_EXIT_PARTIAL : 128 + r->signo;
+			break;
+		}
+		cmd = plan_step_command(t, s);
+		name = json_string_value(json_object_get(cmd, "execute"));
 		if (!cmd || !name) {
 			json_decref(cmd);
 			set_error(r, "out of memory");
@@ -556,6 +582,9 @@ int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 		}
 	}
 	r->code = result_code(r, failure_code);
+	/* Cut short with nothing failed or pending-past-a-wait: say so. */
+	if (signal_code && r->code == VC_EXIT_OK)
+		r->code = signal_code;
 	return r->code;
 }
 

@@ -53,9 +53,18 @@ static const struct argp_option common_options[] = {
 	{ 0 }
 };
 
+void cli_bind_children(struct argp_state *state,
+		       const struct argp_child *children, struct cli_inputs *in)
+{
+	size_t i;
+
+	for (i = 0; children && children[i].argp; i++)
+		state->child_inputs[i] = in;
+}
+
 static error_t common_parse(int key, char *arg, struct argp_state *state)
 {
-	struct cli_common *c = state->input;
+	struct cli_common *c = ((struct cli_inputs *)state->input)->common;
 
 	switch (key) {
 	case 's':
@@ -96,11 +105,11 @@ static const struct argp_option change_options[] = {
 
 static error_t change_parse(int key, char *arg, struct argp_state *state)
 {
-	struct cli_common *c = state->input;
+	struct cli_common *c = ((struct cli_inputs *)state->input)->common;
 
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = c;
+		state->child_inputs[0] = state->input;
 		c->lock = true;
 		c->syslog = true;
 		return 0;
@@ -123,6 +132,36 @@ static const struct argp_child change_children[] = {
 const struct argp cli_change_argp = {
 	change_options, change_parse, NULL, NULL, change_children, NULL, NULL
 };
+
+/* How many arguments option opt (the text after "-" or "--") takes, from
+ * tables: 0 or 1, or -1 when it is none of them.  Long names may be
+ * abbreviated as argp allows; an ambiguous one is left for argp to refuse. */
+static int table_arity(const struct argp_option *tab, const char *opt, bool is_long)
+{
+	const struct argp_option *o, *hit = NULL;
+	size_t n = strcspn(opt, "=");
+
+	for (o = tab; o->name || o->key; o++) {
+		if (!is_long) {
+			if (o->key == (unsigned char)opt[0])
+				return o->arg ? 1 : 0;
+			continue;
+		}
+		if (!o->name || strncmp(o->name, opt, n))
+			continue;
+		if (o->name[n] == '\0')
+			return o->arg ? 1 : 0;
+		hit = o;	/* a prefix; argp settles any ambiguity */
+	}
+	return hit ? (hit->arg ? 1 : 0) : -1;
+}
+
+int cli_global_option_arity(const char *opt, bool is_long)
+{
+	int a = table_arity(common_options, opt, is_long);
+
+	return a >= 0 ? a : table_arity(change_options, opt, is_long);
+}
 
 void cli_common_init(struct cli_common *c)
 {
@@ -202,11 +241,17 @@ void cli_print_json(json_t *doc)
 	json_decref(doc);
 }
 
+int cli_fail_after(const struct cli_common *c, const struct vc_err *err)
+{
+	(void)c;
+	fprintf(stderr, "vcpuctl: %s\n", err->msg[0] ? err->msg : "unknown error");
+	return err->code ? err->code : VC_EXIT_INTERNAL;
+}
+
 int cli_fail(const struct cli_common *c, const struct vc_err *err)
 {
-	int code = err->code ? err->code : VC_EXIT_INTERNAL;
+	int code = cli_fail_after(c, err);
 
-	fprintf(stderr, "vcpuctl: %s\n", err->msg[0] ? err->msg : "unknown error");
 	if (c && c->json)
 		cli_print_json(json_pack("{s:{s:i,s:s,s:s}}", "error",
 					 "exit_code", code,

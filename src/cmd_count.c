@@ -27,7 +27,7 @@ static error_t count_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = state->input;
+		cli_bind_children(state, count_children, state->input);
 		return 0;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
@@ -43,12 +43,13 @@ static const struct argp count_argp = {
 int cmd_count(int argc, char **argv)
 {
 	struct cli_common c;
+	struct cli_inputs in = { .common = &c };
 	struct vc_err err = { 0 };
 	struct topology t;
 	struct qmp *q;
 
 	cli_common_init(&c);
-	argp_parse(&count_argp, argc, argv, 0, NULL, &c);
+	argp_parse(&count_argp, argc, argv, 0, NULL, &in);
 	q = cli_connect(&c, &err);
 	if (!q)
 		return cli_fail(&c, &err);

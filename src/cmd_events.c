@@ -28,6 +28,7 @@
 
 struct events_args {
 	struct cli_common common;
+	struct cli_inputs in;   /* what the option groups fill in */
 	int64_t timeout_ms;     /* --timeout; 0: none */
 	long count;             /* --count; 0: none */
 	bool vcpu_only;         /* --vcpu-only */
@@ -54,7 +55,8 @@ static error_t events_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &a->common;
+		a->in.common = &a->common;
+		state->child_inputs[0] = &a->in;
 		return 0;
 	case 't':
 		if (!vc_parse_seconds(arg, &a->timeout_ms))

@@ -16,17 +16,16 @@
 #include "vcpuctl/cpulist.h"
 #include "vcpuctl/output.h"
 #include "vcpuctl/qmp.h"
+#include "vcpuctl/selector.h"
 #include "vcpuctl/topology.h"
 
-/* Largest guest CPU number a list may name; the guest names its real
- * range when a number is beyond it. */
-#define GUEST_LIST_LIMIT 65536
 
 struct guest_args {
 	struct cli_common common;
 	struct agent_opts agent;
 	const char *online_text;   /* --online LIST */
 	const char *offline_text;  /* --offline LIST */
+	struct cli_inputs in;
 };
 
 enum {
@@ -65,8 +64,7 @@ static error_t guest_parse(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &g->agent;
-		state->child_inputs[1] = &g->common;
+		cli_bind_children(state, guest_children, &g->in);
 		return 0;
 	case OPT_ONLINE:
 		g->online_text = arg;
@@ -96,10 +94,10 @@ static int guest_changes(const struct guest_args *g, struct agent_change **out,
 	*out = NULL;
 	*n = 0;
 	if (g->online_text &&
-	    cpulist_parse(g->online_text, GUEST_LIST_LIMIT, &on, err) < 0)
+	    sel_parse_list(g->online_text, &on, err) < 0)
 		goto done;
 	if (g->offline_text &&
-	    cpulist_parse(g->offline_text, GUEST_LIST_LIMIT, &off, err) < 0)
+	    sel_parse_list(g->offline_text, &off, err) < 0)
 		goto done;
 	cap = cpulist_count(&on) + cpulist_count(&off);
 	*out = calloc(cap + 1, sizeof(**out));
@@ -107,7 +105,7 @@ static int guest_changes(const struct guest_args *g, struct agent_change **out,
 		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 		goto done;
 	}
-	for (i = 0; i < GUEST_LIST_LIMIT; i++) {
+	for (i = 0; i < SEL_LIST_LIMIT; i++) {
 		bool a = on.bits && cpulist_has(&on, i);
 		bool b = off.bits && cpulist_has(&off, i);
 
@@ -371,8 +369,9 @@ static int guest_run(struct guest_args *g)
 		fflush(stdout);
 	}
 	if (changed) {
-		fprintf(stderr, "vcpuctl: %s\n", err.msg);
-		rc = err.code ? err.code : VC_EXIT_AGENT;
+		if (!err.code)
+			err.code = VC_EXIT_AGENT;
+		rc = cli_fail_after(&g->common, &err);
 	}
 	goto out;
 fail:
@@ -395,6 +394,7 @@ int cmd_guest(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	cli_common_init(&g.common);
 	agent_opts_init(&g.agent);
+	g.in = (struct cli_inputs){ .common = &g.common, .agent = &g.agent };
 	env = getenv("VCPUCTL_AGENT_SOCKET");
 	if (env && *env)
 		g.agent.path = env;

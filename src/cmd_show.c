@@ -28,6 +28,7 @@ static const char show_doc[] =
 struct show_args {
 	struct cli_common c;
 	struct agent_opts agent;
+	struct cli_inputs in;
 };
 
 static const struct argp_child show_children[] = {
@@ -40,8 +41,8 @@ static error_t show_parse(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &((struct show_args *)state->input)->c;
-		state->child_inputs[1] = &((struct show_args *)state->input)->agent;
+		cli_bind_children(state, show_children,
+				  &((struct show_args *)state->input)->in);
 		return 0;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
@@ -192,6 +193,7 @@ int cmd_show(int argc, char **argv)
 
 	cli_common_init(&s.c);
 	agent_opts_init(&s.agent);
+	s.in = (struct cli_inputs){ .common = &s.c, .agent = &s.agent };
 	argp_parse(&show_argp, argc, argv, 0, NULL, &s);
 	c = s.c;
 	q = cli_connect(&c, &err);
@@ -245,8 +247,8 @@ int cmd_show(int argc, char **argv)
 		return cli_fail(&c, &err);
 	/* QEMU's view was shown; the guest's could not be. */
 	if (gerr.code) {
-		fprintf(stderr, "vcpuctl: guest agent: %s\n", gerr.msg);
-		return gerr.code;
+		vc_err_prefix(&gerr, "guest agent");
+		return cli_fail_after(&c, &gerr);
 	}
 	return VC_EXIT_OK;
 }

@@ -7,13 +7,9 @@
 
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
-#include "vcpuctl/cpulist.h"
 #include "vcpuctl/qmp.h"
-#include "vcpuctl/topology.h"
+#include "vcpuctl/resize.h"
 #include "vcpuctl/tune.h"
-
-/* Largest vCPU index LIST may name before the VM is known. */
-#define LIST_LIMIT 65536
 
 enum {
 	OPT_CGROUP = 0x300,
@@ -62,7 +58,7 @@ static const struct argp_option cgroup_options[] = {
 
 static error_t tune_parse(int key, char *arg, struct argp_state *state)
 {
-	struct tune_opts *o = state->input;
+	struct tune_opts *o = ((struct cli_inputs *)state->input)->tune;
 	struct vc_err err = { 0 };
 	int rc;
 
@@ -115,7 +111,14 @@ const struct argp cmd_tune_cgroup_argp = {
 struct tune_args {
 	struct cli_common common;
 	struct tune_opts tune;
+	struct cli_inputs in;
 	const char *list_text;
+};
+
+static const struct argp_child tune_children[] = {
+	{ &cmd_tune_argp, 0, "Tuning:", 5 },
+	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ 0 }
 };
 
 static error_t parse_main(int key, char *arg, struct argp_state *state)
@@ -124,8 +127,7 @@ static error_t parse_main(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &a->tune;
-		state->child_inputs[1] = &a->common;
+		cli_bind_children(state, tune_children, &a->in);
 		return 0;
 	case ARGP_KEY_ARG:
 		if (a->list_text)
@@ -142,12 +144,6 @@ static error_t parse_main(int key, char *arg, struct argp_state *state)
 	return ARGP_ERR_UNKNOWN;
 }
 
-static const struct argp_child tune_children[] = {
-	{ &cmd_tune_argp, 0, "Tuning:", 5 },
-	{ &cli_common_argp, 0, "Common options:", 10 },
-	{ 0 }
-};
-
 static const struct argp tune_argp = {
 	NULL, parse_main, "LIST",
 	"Give running vCPUs the cgroup, affinity and scheduler that set and add "
@@ -160,145 +156,81 @@ static const struct argp tune_argp = {
 	tune_children, NULL, NULL
 };
 
-struct outcome {
-	int index;
-	long tid;
-	bool tuned;
-	char *reason;   /* owned, NULL when tuned */
-};
-
-static void print_text(const struct outcome *out, size_t n, size_t tuned)
+static void print_text(const struct resize_result *res)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		printf("vCPU %-4d ", out[i].index);
-		if (out[i].tid > 0)
-			printf("thread %-8ld ", out[i].tid);
-		if (out[i].tuned)
+	for (i = 0; i < res->n_tuned; i++) {
+		const struct resize_tuned *o = &res->tuned[i];
+
+		printf("vCPU %-4d ", o->index);
+		if (o->thread_id > 0)
+			printf("thread %-8ld ", o->thread_id);
+		if (o->tuned)
 			printf("tuned\n");
 		else
-			printf("not tuned: %s\n", out[i].reason ? out[i].reason : "?");
+			printf("not tuned: %s\n", o->reason ? o->reason : "?");
 	}
-	printf("tune: %zu of %zu vCPUs tuned\n", tuned, n);
+	printf("tune: %zu of %zu vCPUs tuned\n", res->n_tuned_ok, res->n_tuned);
 }
 
-static json_t *outcome_json(const struct outcome *out, size_t n, int code,
-			    const char *warning)
+static json_t *outcome_json(const struct resize_result *res)
 {
 	json_t *rows = json_array();
 	size_t i;
 
-	for (i = 0; rows && i < n; i++)
+	for (i = 0; rows && i < res->n_tuned; i++) {
+		const struct resize_tuned *o = &res->tuned[i];
+
 		json_array_append_new(rows, json_pack("{s:i,s:o,s:b,s:s?}",
-			"index", out[i].index,
-			"thread_id", out[i].tid > 0 ? json_integer(out[i].tid) : json_null(),
-			"tuned", out[i].tuned, "reason", out[i].reason));
+			"index", o->index,
+			"thread_id", o->thread_id > 0 ? json_integer(o->thread_id) : json_null(),
+			"tuned", o->tuned, "reason", o->reason));
+	}
 	return json_pack("{s:s,s:i,s:s,s:s?,s:o}", "command", "tune",
-			 "exit_code", code, "result", vc_exit_name(code),
-			 "warning", warning, "vcpus", rows ? rows : json_array());
-}
-
-static int tune_run(struct tune_args *a)
-{
-	struct tune_cgroup cg = { 0 };
-	struct cpulist list = { 0 };
-	struct topology t = { 0 };
-	struct vc_err err = { 0 };
-	struct outcome *out = NULL;
-	struct qmp *q = NULL;
-	const char *skip = NULL;
-	size_t n = 0, tuned = 0, i;
-	pid_t pid;
-	long k;
-	int code = VC_EXIT_OK;
-
-	if (cpulist_parse(a->list_text, LIST_LIMIT, &list, &err) < 0)
-		return cli_fail(&a->common, &err);
-	if (a->tune.cgroup &&
-	    tune_cgroup_resolve(a->tune.cgroup, TUNE_CGROUP_ROOT, &cg, &err) < 0)
-		goto fail;
-	q = cli_connect(&a->common, &err);
-	if (!q || topo_query(q, &t, &err) < 0 ||
-	    tune_node_pins_check(&a->tune, &t, &err) < 0)
-		goto fail;
-	for (k = cpulist_next(&list, 0); k >= 0; k = cpulist_next(&list, (size_t)k + 1)) {
-		if ((size_t)k >= t.n_vcpus) {
-			vc_err_set(&err, VC_EXIT_USAGE,
-				   "vCPU %ld does not exist: this VM has vCPUs 0-%zu",
-				   k, t.n_vcpus ? t.n_vcpus - 1 : 0);
-			goto fail;
-		}
-	}
-	out = calloc(cpulist_count(&list) + 1, sizeof(*out));
-	if (!out) {
-		vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
-		goto fail;
-	}
-	pid = qmp_peer_pid(q);
-	if (!t.per_vcpu_threads)
-		skip = t.thread_warning ? t.thread_warning : "QEMU reports no per-vCPU threads";
-	else if (pid <= 0)
-		skip = "QEMU's pid is unknown (not a local unix socket), so its threads cannot be told apart from others";
-	if (skip)
-		cli_warn(&a->common, "tuning skipped: %s", skip);
-	for (k = cpulist_next(&list, 0); k >= 0; k = cpulist_next(&list, (size_t)k + 1)) {
-		const struct topo_vcpu *v = &t.vcpus[k];
-		struct outcome *o = &out[n++];
-
-		o->index = (int)k;
-		o->tid = v->thread_id;
-		vc_err_clear(&err);
-		if (skip)
-			vc_err_set(&err, VC_EXIT_OK, "skipped: %s", skip);
-		else if (!v->online)
-			vc_err_set(&err, VC_EXIT_NOT_TUNED, "vCPU %ld is offline", k);
-		else if (tune_thread_on_node(&a->tune, &cg, (int)k,
-					     tune_vcpu_node(&t, (int)k), pid,
-					     (pid_t)v->thread_id, &err) == 0)
-			o->tuned = true;
-		if (o->tuned) {
-			tuned++;
-			continue;
-		}
-		o->reason = strdup(err.msg);
-		if (err.code)
-			code = VC_EXIT_NOT_TUNED;
-	}
-	if (a->common.json)
-		cli_print_json(outcome_json(out, n, code, skip));
-	else if (!a->common.quiet || code)
-		print_text(out, n, tuned);
-	if (code)
-		fprintf(stderr, "vcpuctl: tune: %zu of %zu vCPUs not tuned\n", n - tuned, n);
-	goto out;
-fail:
-	code = cli_fail(&a->common, &err);
-out:
-	cli_stats(&a->common, q);
-	for (i = 0; i < n; i++)
-		free(out[i].reason);
-	free(out);
-	topo_free(&t);
-	tune_cgroup_free(&cg);
-	cpulist_free(&list);
-	qmp_close(q);
-	return code;
+			 "exit_code", res->code, "result", vc_exit_name(res->code),
+			 "warning", res->tune_skipped, "vcpus", rows ? rows : json_array());
 }
 
 int cmd_tune(int argc, char **argv)
 {
+	struct resize_request req = { .command = "tune" };
+	struct resize_result res = { 0 };
+	struct vc_err err = { 0 };
 	struct tune_args a;
+	struct qmp *q = NULL;
+	size_t i;
 	int code;
 
 	memset(&a, 0, sizeof(a));
 	cli_common_init(&a.common);
 	tune_opts_init(&a.tune);
+	a.in.common = &a.common;
+	a.in.tune = &a.tune;
 	if (argp_parse(&tune_argp, argc, argv, 0, NULL, &a)) {
 		tune_opts_free(&a.tune);
 		return VC_EXIT_USAGE;
 	}
-	code = tune_run(&a);
+	req.sel.list_text = a.list_text;
+	req.tune = &a.tune;
+	if (resize_prepare(&req, &res, &err) < 0 ||
+	    !(q = cli_connect(&a.common, &err)) ||
+	    resize_tune(q, &req, &res, &err) < 0) {
+		code = cli_fail(&a.common, &err);
+		goto out;
+	}
+	for (i = 0; i < res.n_warnings; i++)
+		cli_warn(&a.common, "%s", res.warnings[i]);
+	if (a.common.json)
+		cli_print_json(outcome_json(&res));
+	else if (!a.common.quiet || res.code)
+		print_text(&res);
+	code = res.code ? cli_fail_after(&a.common, &res.failure) : VC_EXIT_OK;
+out:
+	cli_stats(&a.common, q);
+	resize_result_free(&res);
+	resize_request_free(&req);
 	tune_opts_free(&a.tune);
+	qmp_close(q);
 	return code;
 }

@@ -8,22 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpuctl/apply.h"
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
-#include "vcpuctl/cpulist.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/report.h"
-#include "vcpuctl/topology.h"
-#include "vcpuctl/tune.h"
+#include "vcpuctl/resize.h"
 #include "vcpuctl/util.h"
 
-#define LIST_LIMIT 65536
 #define DEFAULT_TIMEOUT_MS 5000
 
 struct wait_args {
 	struct cli_common common;
 	struct tune_opts tune;    /* --cgroup: remove vcpuN of removed vCPUs */
+	struct cli_inputs in;
 	const char *list_text;
 	int64_t timeout_ms;
 };
@@ -34,14 +31,19 @@ static const struct argp_option wait_options[] = {
 	{ 0 }
 };
 
+static const struct argp_child wait_children[] = {
+	{ &cli_common_argp, 0, "Common options:", 10 },
+	{ &cmd_tune_cgroup_argp, 0, "Cgroups (after 'set --no-wait --cgroup'):", 5 },
+	{ 0 }
+};
+
 static error_t parse_wait(int key, char *arg, struct argp_state *state)
 {
 	struct wait_args *a = state->input;
 
 	switch (key) {
 	case ARGP_KEY_INIT:
-		state->child_inputs[0] = &a->common;
-		state->child_inputs[1] = &a->tune;
+		cli_bind_children(state, wait_children, &a->in);
 		return 0;
 	case 't':
 		if (!vc_parse_seconds(arg, &a->timeout_ms))
@@ -56,12 +58,6 @@ static error_t parse_wait(int key, char *arg, struct argp_state *state)
 	return ARGP_ERR_UNKNOWN;
 }
 
-static const struct argp_child common_child[] = {
-	{ &cli_common_argp, 0, "Common options:", 10 },
-	{ &cmd_tune_cgroup_argp, 0, "Cgroups (after 'set --no-wait --cgroup'):", 5 },
-	{ 0 }
-};
-
 static const struct argp wait_argp = {
 	wait_options, parse_wait, "[LIST]",
 	"Wait until pending vCPU removals finish.  With LIST (as 'set --no-wait' "
@@ -69,64 +65,50 @@ static const struct argp wait_argp = {
 	"the removals the guest is working on, as QEMU's ACPI status reports them."
 	"\vExit 0 when nothing is pending any more, 6 when the guest rejected a "
 	"named vCPU's removal, 7 on timeout.  'vcpuctl --help' lists all exit codes.",
-	common_child, NULL, NULL
+	wait_children, NULL, NULL
 };
 
 int cmd_wait(int argc, char **argv)
 {
-	struct wait_args a;
-	struct apply_result r = { 0 };
-	struct topology t = { 0 };
-	struct cpulist list = { 0 };
-	struct tune_cgroup cg = { 0 };
+	struct resize_request req = { .command = "wait" };
+	struct resize_result res = { 0 };
 	struct vc_err err = { 0 };
+	struct wait_args a;
 	struct qmp *q = NULL;
+	size_t i;
 	int code;
 
 	memset(&a, 0, sizeof(a));
 	cli_common_init(&a.common);
 	tune_opts_init(&a.tune);
+	a.in.common = &a.common;
+	a.in.tune = &a.tune;
 	a.timeout_ms = DEFAULT_TIMEOUT_MS;
 	if (argp_parse(&wait_argp, argc, argv, 0, NULL, &a)) {
 		tune_opts_free(&a.tune);
 		return VC_EXIT_USAGE;
 	}
-	if ((a.list_text && cpulist_parse(a.list_text, LIST_LIMIT, &list, &err) < 0) ||
-	    (a.tune.cgroup &&
-	     tune_cgroup_resolve(a.tune.cgroup, TUNE_CGROUP_ROOT, &cg, &err) < 0)) {
+	req.sel.list_text = a.list_text;
+	req.sel.kind = PLAN_DEL_LIST;
+	req.timeout_ms = a.timeout_ms;
+	req.tune = &a.tune;
+	if (resize_prepare(&req, &res, &err) < 0 ||
+	    !(q = cli_connect(&a.common, &err)) ||
+	    resize_wait(q, &req, &res, &err) < 0) {
 		code = cli_fail(&a.common, &err);
 		goto out;
 	}
-
-	q = cli_connect(&a.common, &err);
-	if (!q || topo_query_hotpluggable(q, &t, &err) < 0 ||
-	    apply_find_pending(q, &t, a.list_text ? &list : NULL, &r, &err) < 0) {
-		code = cli_fail(&a.common, &err);
-		goto out;
-	}
-	code = apply_wait(q, &t, &r, a.timeout_ms);
-	if (tune_cgroup_remove_removed(&cg, &r, &err))
-		cli_warn(&a.common, "%s", err.msg);
+	for (i = 0; i < res.n_warnings; i++)
+		cli_warn(&a.common, "%s", res.warnings[i]);
 	if (a.common.json)
-		cli_print_json(report_result_json("wait", &t, NULL, &r));
-	else if (!a.common.quiet || code)
-		report_result_text(stdout, "wait", &t, NULL, &r);
-	if (code) {
-		char *progress = report_progress(&r);
-
-		fprintf(stderr, "vcpuctl: wait: %s%s%s\n",
-			r.error ? r.error : (code == VC_EXIT_TIMEOUT ?
-					     "timed out; removals still pending" :
-					     vc_exit_name(code)),
-			progress ? "; " : "", progress ? progress : "");
-		free(progress);
-	}
+		cli_print_json(report_result_json("wait", &res.topo, NULL, &res.apply));
+	else if (!a.common.quiet || res.code)
+		report_result_text(stdout, "wait", &res.topo, NULL, &res.apply);
+	code = res.code ? cli_fail_after(&a.common, &res.failure) : VC_EXIT_OK;
 out:
 	cli_stats(&a.common, q);
-	apply_result_free(&r);
-	topo_free(&t);
-	cpulist_free(&list);
-	tune_cgroup_free(&cg);
+	resize_result_free(&res);
+	resize_request_free(&req);
 	tune_opts_free(&a.tune);
 	qmp_close(q);
 	return code;

@@ -79,5 +79,8 @@ const char *vc_exit_name(int code)
 	case VC_EXIT_BUSY: return "busy";
 	case VC_EXIT_AGENT: return "agent";
 	}
+	/* A change stopped by a signal before its first step. */
+	if (code > 128 && code < 160)
+		return "interrupted";
 	return "unknown";
 }

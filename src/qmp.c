@@ -651,7 +651,10 @@ int qmp_wait_event(struct qmp *q, int timeout_ms, struct vc_err *err)
 		return 1;
 	deadline = timeout_ms < 0 ? -1 : vc_now_ms() + timeout_ms;
 	for (;;) {
+		/* Only here: a stop signal never cuts a command's reply short. */
+		vc_stop_interruptible = 1;
 		r = qmp_read_msg(q, deadline, &msg, err);
+		vc_stop_interruptible = 0;
 		if (r == RD_TIMEOUT)
 			return 0;
 		if (r == RD_EOF)

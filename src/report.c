@@ -5,6 +5,7 @@
 #include "vcpuctl/cpulist.h"
 #include "vcpuctl/err.h"
 #include "vcpuctl/report.h"
+#include "vcpuctl/util.h"
 
 static const char *op_name(enum plan_op op)
 {
@@ -212,12 +213,13 @@ json_t *report_result_json(const char *command, const struct topology *t,
 		}
 	}
 	pending = report_vcpus_in_state(r, APPLY_PENDING);
-	doc = json_pack("{s:s,s:i,s:s,s:s?,s:b,s:o,s:s?}",
+	doc = json_pack("{s:s,s:i,s:s,s:s?,s:b,s:s?,s:o,s:s?}",
 			"command", command,
 			"exit_code", r->code,
 			"result", vc_exit_name(r->code),
 			"error", r->error,
 			"timed_out", r->timed_out,
+			"interrupted_by", r->signo ? vc_signal_name(r->signo) : NULL,
 			"vcpus", rows ? rows : json_array(),
 			"pending", pending);
 	free(pending);

@@ -200,6 +200,8 @@ ssize_t sock_recv(int fd, void *buf, size_t cap, int64_t deadline,
 	int r;
 
 	for (;;) {
+		if (vc_stop_interruptible && vc_stop_signal)
+			return SOCK_TIMEOUT;
 		r = poll(&pfd, 1, vc_ms_left(deadline));
 		if (r < 0) {
 			if (errno == EINTR)

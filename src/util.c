@@ -2,8 +2,10 @@
  * parsing. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "vcpuctl/util.h"
@@ -73,4 +75,43 @@ bool vc_parse_seconds(const char *s, int64_t *out_ms)
 		return false;
 	*out_ms = (int64_t)(v * 1000.0 + 0.5);
 	return true;
+}
+
+volatile sig_atomic_t vc_stop_signal;
+volatile sig_atomic_t vc_stop_interruptible;
+
+static void on_stop_signal(int signo)
+{
+	vc_stop_signal = signo;
+}
+
+void vc_catch_stop_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	static bool done;
+	struct sigaction sa;
+	size_t i;
+
+	if (done)
+		return;
+	done = true;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART: poll() must return EINTR */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+const char *vc_signal_name(int signo)
+{
+	static char buf[32];
+
+	switch (signo) {
+	case SIGINT:  return "SIGINT";
+	case SIGTERM: return "SIGTERM";
+	case SIGHUP:  return "SIGHUP";
+	}
+	snprintf(buf, sizeof(buf), "signal %d", signo);
+	return buf;
 }

@@ -8,8 +8,8 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev
-      bats python3 jq busybox-static cpio gzip mandoc valgrind clang
-      qemu-guest-agent procps util-linux ansible-core)
+      bats python3 jq busybox-static cpio gzip xz-utils mandoc groff man-db
+      valgrind clang qemu-guest-agent procps util-linux ansible-core systemd)
 QEMU_PKG=qemu-system-x86
 QEMU_MIN=1:10~		# Debian's QEMU versions carry epoch 1
 BACKPORTS_LIST=/etc/apt/sources.list.d/backports.sources
@@ -45,6 +45,32 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get -o DPkg::Lock::Timeout=600 -q)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# apt_run WHAT ARGS...: apt-get ARGS, its output shown and kept; on failure
+# say what failed with apt's own error lines, and stop.
+apt_run()
+{
+	local what=$1
+	shift
+	if ! "${APT[@]}" "$@" 2>&1 | tee "$log"; then
+		echo "deps: FAILED: $what" >&2
+		grep -E '^(E|W): ' "$log" | sed 's/^/deps:   apt: /' >&2 || true
+		exit 1
+	fi
+}
+
+# no_candidate PKG...: those apt has no installable version of
+no_candidate()
+{
+	local p
+	for p in "$@"; do
+		apt-cache policy "$p" 2>/dev/null | grep 'Candidate: [^(]' >/dev/null || echo "$p"
+	done
+}
+
 qemu_target=()
 if [ -n "$need_qemu" ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ]; then
 	# Before the one apt-get update, so that its index is fetched too.
@@ -54,16 +80,37 @@ if [ -n "$need_qemu" ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}"
 	qemu_target=(-t bookworm-backports)
 fi
 
-apt-get update -q
-# Two installs: -t would pull the other packages from backports too.
-[ ${#missing[@]} -eq 0 ] || apt-get install -y -q "${missing[@]}"
+echo "deps: to install: ${missing[*]:-}${need_qemu:+ $QEMU_PKG (>= 10${qemu_target[*]:+, from bookworm-backports})}"
+apt_run "apt-get update (the package lists)" update
+if [ ${#missing[@]} -gt 0 ]; then
+	bad=$(no_candidate "${missing[@]}")
+	[ -z "$bad" ] || {
+		echo "deps: FAILED: apt knows no installable version of: $bad" >&2
+		echo "deps:   (check /etc/apt/sources.list*; Debian 12 'main' has them all)" >&2
+		exit 1
+	}
+	echo "deps: installing ${missing[*]}"
+	# Two installs: -t would pull the other packages from backports too.
+	apt_run "apt-get install ${missing[*]}" install -y "${missing[@]}"
+fi
 if [ -n "$need_qemu" ]; then
-	apt-get install -y -q --no-install-recommends "${qemu_target[@]}" "$QEMU_PKG"
+	echo "deps: installing $QEMU_PKG ${qemu_target[*]:-}"
+	apt_run "apt-get install $QEMU_PKG ${qemu_target[*]:-}" \
+		install -y --no-install-recommends "${qemu_target[@]}" "$QEMU_PKG"
 	qemu_ver=$(installed "$QEMU_PKG")
 	if ! dpkg --compare-versions "${qemu_ver:-0}" ge "$QEMU_MIN"; then
-		echo "deps: $QEMU_PKG ${qemu_ver:-none} installed, but >= 10 is needed" >&2
+		echo "deps: FAILED: $QEMU_PKG ${qemu_ver:-none} installed, but >= 10 is needed" >&2
 		exit 1
 	fi
+fi
+# Everything asked for must now be there, whatever apt's exit status said.
+still=()
+for p in "${missing[@]}"; do
+	[ -n "$(installed "$p")" ] || still+=("$p")
+done
+if [ ${#still[@]} -gt 0 ]; then
+	echo "deps: FAILED: still not installed after apt-get: ${still[*]}" >&2
+	exit 1
 fi
 
 echo "deps: installed ${missing[*]:-}${need_qemu:+ $QEMU_PKG} (QEMU $qemu_ver)"

@@ -65,9 +65,16 @@ struct apply_result {
 	char *error;          /* owned: what stopped the run, or NULL */
 	int online_after;     /* online vCPUs after, -1 when not known */
 	bool timed_out;
+	int signo;            /* the SIGINT, SIGTERM or SIGHUP that cut the
+	                         run short (no steps after it, the wait ended
+	                         as on a timeout), or 0 */
 };
 
-/* Run plan p, made from topology t.  Returns r->code.  When QEMU could be
+/* Run plan p, made from topology t.  Returns r->code.  SIGINT, SIGTERM and
+ * SIGHUP are caught from here on (util.h): one stops the run before its
+ * next step (VC_EXIT_PARTIAL when earlier steps were done, else 128 + the
+ * signal's number) or ends the wait for removals (VC_EXIT_TIMEOUT when
+ * some are still pending), and r->signo says which.  When QEMU could be
  * asked afterwards, t is replaced by the refreshed topology (thread ids
  * included after a plug) and r->online_after is set. */
 int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
@@ -82,7 +89,7 @@ int apply_find_pending(struct qmp *q, const struct topology *t,
 		       struct vc_err *err);
 
 /* Wait until no item of r is APPLY_PENDING, or timeout_ms passes (<= 0: no
- * bound).  Refreshes t when it can.  Returns r->code. */
+ * bound), or SIGINT, SIGTERM or SIGHUP comes (a timeout then).  Refreshes t when it can.  Returns r->code. */
 int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
 	       int64_t timeout_ms);
 

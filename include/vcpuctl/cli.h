@@ -1,8 +1,11 @@
 /* cli.h - what every subcommand shares: the common options, connecting,
  * and how a failure is shown.
  *
- * Each src/cmd_*.c owns its argp parser and lists cli_common_argp as a
- * child, handing it a struct cli_common through child_inputs[0].  A command
+ * Each src/cmd_*.c owns its argp parser and lists cli_common_argp (and
+ * the tuning and agent groups it takes) as children.  Children find what
+ * they fill in by name, not by position: the command hands every child
+ * the same struct cli_inputs (cli_bind_children()), and each takes its own
+ * member, so reordering a children array cannot send options astray.  A command
  * that changes the VM lists cli_change_argp instead: the same options plus
  * --lock-timeout and --no-syslog, and listing it is what makes the command
  * lock the VM (cli_connect) and audit its changes (audit.h).
@@ -18,6 +21,8 @@
 #include "vcpuctl/err.h"
 
 struct qmp;
+struct tune_opts;
+struct agent_opts;
 
 struct cli_common {
 	const char *socket;      /* -s/--socket, else $VCPUCTL_SOCKET */
@@ -36,15 +41,35 @@ struct cli_common {
 	int lock_fd;             /* held lock (lock.h), or -1 */
 };
 
+/* What a command's option groups fill in.  A group whose member is NULL
+ * here is not among the command's children. */
+struct cli_inputs {
+	struct cli_common *common;   /* cli_common_argp, cli_change_argp */
+	struct tune_opts *tune;      /* cmd_tune_argp, cmd_tune_cgroup_argp */
+	struct agent_opts *agent;    /* agent_argp, agent_resize_argp */
+};
+
+/* In a command's ARGP_KEY_INIT: hand in to each of children (the command
+ * argp's NULL-terminated children array). */
+void cli_bind_children(struct argp_state *state,
+		       const struct argp_child *children, struct cli_inputs *in);
+
 /* Options: -s/--socket, --json, -q/--quiet, --stats, --qmp-timeout,
- * --trace.  Input: struct cli_common *. */
+ * --trace.  Input: struct cli_inputs * (its common). */
 extern const struct argp cli_common_argp;
 
 /* cli_common_argp's options plus --lock-timeout SEC and --no-syslog, for
  * the commands that change the VM.  Its ARGP_KEY_INIT sets c->lock and
- * c->syslog.  Input: struct cli_common * (it hands the same pointer on to
- * its cli_common_argp child). */
+ * c->syslog.  Input: struct cli_inputs * (handed on to its cli_common_argp
+ * child). */
 extern const struct argp cli_change_argp;
+
+/* Whether opt is one of the options above (cli_common_argp's or
+ * cli_change_argp's), which main() accepts before the command too: opt is
+ * the text after "--" (is_long; "name" or "name=value", a unique prefix
+ * allowed) or after "-" (its first character).  Returns how many
+ * arguments it takes, 0 or 1, or -1 for no such option. */
+int cli_global_option_arity(const char *opt, bool is_long);
 
 /* Set defaults (from the environment) before parsing. */
 void cli_common_init(struct cli_common *c);
@@ -62,10 +87,14 @@ void cli_unlock(struct cli_common *c);
 /* Print --stats line for session q (may be NULL) if asked for. */
 void cli_stats(const struct cli_common *c, const struct qmp *q);
 
-/* Report err: "vcpuctl: <msg>" on stderr; with --json also
- * {"error": {"exit_code": N, "name": "...", "message": "..."}} on stdout.
- * Returns err->code (VC_EXIT_INTERNAL if it was 0). */
+/* The one way a command fails.  cli_fail(): nothing was printed yet, so
+ * "vcpuctl: <msg>" on stderr and, with --json, {"error": {"exit_code": N,
+ * "name": "...", "message": "..."}} on stdout.  cli_fail_after(): the
+ * command's result is out already (its document carries the exit code),
+ * so the stderr line alone.  Both return err->code (VC_EXIT_INTERNAL if it
+ * was 0). */
 int cli_fail(const struct cli_common *c, const struct vc_err *err);
+int cli_fail_after(const struct cli_common *c, const struct vc_err *err);
 
 /* Print a JSON document on stdout, one line, flushed.  Steals doc. */
 void cli_print_json(json_t *doc);

@@ -3,6 +3,7 @@
 #ifndef VCPUCTL_UTIL_H
 #define VCPUCTL_UTIL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,5 +28,17 @@ bool vc_parse_long(const char *s, long min, long max, long *out);
 
 /* Parse seconds as a non-negative decimal ("5", "0.25") into ms. */
 bool vc_parse_seconds(const char *s, int64_t *out_ms);
+
+/* SIGINT, SIGTERM and SIGHUP while a change or a wait runs: instead of
+ * ending the process they set vc_stop_signal (the signal's number) and
+ * interrupt a blocking wait marked vc_stop_interruptible, so the caller can
+ * send no further steps and report what was done.  Idempotent. */
+void vc_catch_stop_signals(void);
+extern volatile sig_atomic_t vc_stop_signal;
+/* Set around a wait that a stop signal may cut short (sock_recv then
+ * returns its timeout). */
+extern volatile sig_atomic_t vc_stop_interruptible;
+/* "SIGTERM" for vc_stop_signal's value, "signal N" for others. */
+const char *vc_signal_name(int signo);
 
 #endif

@@ -1,0 +1,279 @@
+/* resize.c - the flow of a change (set, add, del), of "wait" and of
+ * "tune", from a checked request to a result.  Policy lives here so the
+ * commands only parse, call and print.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcpuctl/audit.h"
+#include "vcpuctl/qmp.h"
+#include "vcpuctl/report.h"
+#include "vcpuctl/resize.h"
+
+static void warn(struct resize_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warn(struct resize_result *res, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int n;
+
+	if (res->n_warnings == RESIZE_MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		res->warnings[res->n_warnings++] = msg;
+}
+
+const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
+{
+	if (!t->per_vcpu_threads)
+		return t->thread_warning ? t->thread_warning
+					 : "QEMU reports no per-vCPU threads";
+	if (qemu_pid <= 0)
+		return "QEMU's pid is unknown (not a local unix socket), so its "
+		       "threads cannot be told apart from others";
+	return NULL;
+}
+
+int resize_prepare(struct resize_request *req, struct resize_result *res,
+		   struct vc_err *err)
+{
+	memset(res, 0, sizeof(*res));
+	res->change_round_trips = -1;
+	res->preq.min = res->preq.max = -1;
+	if (sel_parse(&req->sel, &res->preq, err) < 0)
+		return -1;
+	if (req->tune && req->tune->cgroup && !req->plan_only &&
+	    tune_cgroup_resolve(req->tune->cgroup, TUNE_CGROUP_ROOT, &res->cg, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* "<command>: <why>; <what was done>" for the line after a failure. */
+static void set_failure(struct resize_result *res, const char *command,
+			const char *why)
+{
+	char *progress = report_progress(&res->apply);
+
+	vc_err_set(&res->failure, res->code, "%s: %s%s%s", command, why,
+		   progress ? "; " : "", progress ? progress : "");
+	free(progress);
+}
+
+/* Tune the threads of the vCPUs just plugged (res->topo is the refreshed
+ * topology).  A vCPU that cannot be tuned stays plugged; its item says
+ * why, and the code becomes VC_EXIT_NOT_TUNED if nothing worse happened. */
+static void tune_plugged(const struct resize_request *req, struct qmp *q,
+			 struct resize_result *res)
+{
+	const struct topology *t = &res->topo;
+	struct apply_result *r = &res->apply;
+	pid_t pid = qmp_peer_pid(q);
+	const char *skip;
+	bool failed = false;
+	size_t i;
+	int k;
+
+	for (i = 0; i < r->n && r->items[i].state != APPLY_PLUGGED; i++)
+		;
+	if (!req->tune || !tune_opts_any(req->tune) || i == r->n)
+		return;
+	skip = resize_tune_skip(t, pid);
+	for (i = 0; i < r->n; i++) {
+		struct apply_item *it = &r->items[i];
+		char *why = NULL;
+
+		if (it->state != APPLY_PLUGGED)
+			continue;
+		it->tune = skip ? APPLY_TUNE_SKIPPED : APPLY_TUNE_DONE;
+		for (k = it->first; !skip && k < it->first + it->count; k++) {
+			struct vc_err err = { 0 };
+			long tid = (size_t)k < t->n_vcpus ? t->vcpus[k].thread_id : -1;
+
+			if (!tune_thread_on_node(req->tune, &res->cg, k,
+						 tune_vcpu_node(t, k), pid,
+						 (pid_t)tid, &err))
+				continue;
+			/* The first failure names the item; the others still run. */
+			if (it->tune != APPLY_TUNE_FAILED &&
+			    asprintf(&why, "plugged, not tuned: %s", err.msg) >= 0) {
+				free(it->reason);
+				it->reason = why;
+			}
+			it->tune = APPLY_TUNE_FAILED;
+			if (!r->error)
+				r->error = strdup(it->reason ? it->reason : err.msg);
+			failed = true;
+		}
+	}
+	if (skip)
+		warn(res, "tuning skipped: %s", skip);
+	if (failed && r->code == VC_EXIT_OK)
+		r->code = VC_EXIT_NOT_TUNED;
+}
+
+/* The cgroups vcpuN of removed vCPUs go once their threads are gone; one
+ * left behind is worth a warning, not a failed unplug. */
+static void remove_cgroups(struct resize_result *res)
+{
+	struct vc_err err = { 0 };
+	int failed = tune_cgroup_remove_removed(&res->cg, &res->apply, &err);
+
+	if (failed)
+		warn(res, "%s%s", err.msg, failed > 1 ? " (and more cgroups)" : "");
+}
+
+void resize_audit(struct qmp *q, const struct resize_request *req,
+		  struct resize_result *res)
+{
+	struct vc_err err = { 0 };
+
+	if (req->audit && res->applied &&
+	    audit_resize(q, req->command, &res->plan, &res->apply, &err) < 0)
+		warn(res, "audit record not written: %s", err.msg);
+}
+
+int resize_run(struct qmp *q, const struct resize_request *req,
+	       struct resize_result *res, struct vc_err *err)
+{
+	struct apply_opts opts = { .wait = req->wait, .timeout_ms = req->timeout_ms };
+	bool hw_failed;
+
+	if (topo_query_hotpluggable(q, &res->topo, err) < 0 ||
+	    (req->tune && tune_node_pins_check(req->tune, &res->topo, err) < 0) ||
+	    plan_make(&res->topo, &res->preq, &res->plan, err) < 0) {
+		res->change_round_trips = qmp_round_trips(q);
+		return -1;
+	}
+	if (req->plan_only) {
+		res->change_round_trips = qmp_round_trips(q);
+		return res->code = VC_EXIT_OK;
+	}
+
+	/* A failed offline is no reason to keep the vCPUs: the guest kernel
+	 * offlines a CPU itself before it ejects it. */
+	if (req->agent &&
+	    agent_offline_before_unplug(req->agent, &res->topo, &res->plan,
+					&res->guest_off))
+		warn(res, "guest: %s; unplugging anyway", res->guest_off.error);
+	apply_plan(q, &res->topo, &res->plan, &opts, &res->apply);
+	res->applied = true;
+	tune_plugged(req, q, res);
+	remove_cgroups(res);
+	/* The plug result stands whatever the guest does next. */
+	if (req->agent)
+		agent_online_after_plug(req->agent, &res->topo, &res->apply,
+					req->timeout_ms, &res->guest_on);
+	res->guest = res->guest_on.n ? &res->guest_on :
+		     res->guest_off.n ? &res->guest_off : NULL;
+	hw_failed = res->apply.code != VC_EXIT_OK;
+	if (!hw_failed)
+		res->apply.code = res->guest_on.code; /* the document's exit_code
+		                                          is the process's */
+	res->code = res->apply.code;
+	if (hw_failed)
+		set_failure(res, req->command, res->apply.error ? res->apply.error
+					       : vc_exit_name(res->code));
+	else if (res->guest_on.code)
+		vc_err_set(&res->failure, res->code,
+			   "%s: plugged, but not online in the guest: %s", req->command,
+			   res->guest_on.error ? res->guest_on.error : "agent error");
+	/* The audit record's queries come after the change, so they never
+	 * delay it; --stats counts them apart. */
+	res->change_round_trips = qmp_round_trips(q);
+	return res->code;
+}
+
+int resize_wait(struct qmp *q, const struct resize_request *req,
+		struct resize_result *res, struct vc_err *err)
+{
+	const struct cpulist *list = req->sel.list_text ? &req->sel.list : NULL;
+
+	if (topo_query_hotpluggable(q, &res->topo, err) < 0 ||
+	    apply_find_pending(q, &res->topo, list, &res->apply, err) < 0)
+		return -1;
+	res->code = apply_wait(q, &res->topo, &res->apply, req->timeout_ms);
+	remove_cgroups(res);
+	if (res->code)
+		set_failure(res, req->command,
+			    res->apply.error ? res->apply.error :
+			    res->code == VC_EXIT_TIMEOUT ?
+			    "timed out; removals still pending" : vc_exit_name(res->code));
+	return res->code;
+}
+
+int resize_tune(struct qmp *q, const struct resize_request *req,
+		struct resize_result *res, struct vc_err *err)
+{
+	const struct cpulist *list = &req->sel.list;
+	struct vc_err why = { 0 };
+	pid_t pid;
+	long k;
+
+	if (topo_query(q, &res->topo, err) < 0 || sel_check(&req->sel, &res->topo, err) < 0 ||
+	    tune_node_pins_check(req->tune, &res->topo, err) < 0)
+		return -1;
+	res->tuned = calloc(cpulist_count(list) + 1, sizeof(*res->tuned));
+	if (!res->tuned)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	pid = qmp_peer_pid(q);
+	res->tune_skipped = resize_tune_skip(&res->topo, pid);
+	if (res->tune_skipped)
+		warn(res, "tuning skipped: %s", res->tune_skipped);
+	for (k = cpulist_next(list, 0); k >= 0; k = cpulist_next(list, (size_t)k + 1)) {
+		const struct topo_vcpu *v = &res->topo.vcpus[k];
+		struct resize_tuned *o = &res->tuned[res->n_tuned++];
+
+		o->index = (int)k;
+		o->thread_id = v->thread_id;
+		vc_err_clear(&why);
+		if (res->tune_skipped)
+			vc_err_set(&why, VC_EXIT_OK, "skipped: %s", res->tune_skipped);
+		else if (!v->online)
+			vc_err_set(&why, VC_EXIT_NOT_TUNED, "vCPU %ld is offline", k);
+		else if (tune_thread_on_node(req->tune, &res->cg, (int)k,
+					     tune_vcpu_node(&res->topo, (int)k),
+					     pid, (pid_t)v->thread_id, &why) == 0)
+			o->tuned = true;
+		if (o->tuned) {
+			res->n_tuned_ok++;
+			continue;
+		}
+		o->reason = strdup(why.msg);
+		if (why.code)
+			res->code = VC_EXIT_NOT_TUNED;
+	}
+	if (res->code)
+		vc_err_set(&res->failure, res->code, "%s: %zu of %zu vCPUs not tuned",
+			   req->command, res->n_tuned - res->n_tuned_ok, res->n_tuned);
+	return res->code;
+}
+
+void resize_result_free(struct resize_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->n_warnings; i++)
+		free(res->warnings[i]);
+	for (i = 0; i < res->n_tuned; i++)
+		free(res->tuned[i].reason);
+	free(res->tuned);
+	agent_outcome_free(&res->guest_on);
+	agent_outcome_free(&res->guest_off);
+	apply_result_free(&res->apply);
+	plan_free(&res->plan);
+	topo_free(&res->topo);
+	tune_cgroup_free(&res->cg);
+	memset(res, 0, sizeof(*res));
+}
+
+void resize_request_free(struct resize_request *req)
+{
+	sel_free(&req->sel);
+}
