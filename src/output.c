@@ -129,21 +129,12 @@ int out_nodes_text(const struct topology *t, FILE *f)
 json_t *out_nodes_json(const struct topology *t)
 {
 	struct plan_node *n;
-	json_t *a, *o;
-	size_t k, i;
+	json_t *a;
+	size_t k;
 
 	if (plan_nodes(t, &n, &k) < 0)
 		return NULL;
-	a = json_array();
-	for (i = 0; a && i < k; i++) {
-		o = json_pack("{s:I,s:i,s:i,s:i}", "node", (json_int_t)n[i].node,
-			      "online", n[i].online, "max", n[i].max,
-			      "removable", n[i].removable);
-		if (!o || json_array_append_new(a, o)) {
-			json_decref(a);
-			a = NULL;
-		}
-	}
+	a = plan_nodes_json(n, k, false);
 	free(n);
 	return a;
 }

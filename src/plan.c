@@ -1171,35 +1171,33 @@ static const char *fill_name(enum plan_fill f)
 	       f == PLAN_FILL_EMPTIES ? "empties" : "whole";
 }
 
-/* [{"node", "online", "to", "max"}] per guest node; [] without nodes. */
-static json_t *plan_nodes_json(const struct topology *t, const struct plan *p)
+json_t *plan_nodes_json(const struct plan_node *nodes, size_t n, bool to)
 {
-	struct plan_node *n;
-	json_t *a, *o;
-	size_t k, i;
+	json_t *a = json_array(), *o;
+	size_t i;
 
-	if (plan_nodes(t, &n, &k) < 0)
-		return NULL;
-	plan_nodes_after(p, n, k);
-	a = json_array();
-	for (i = 0; a && i < k; i++) {
-		o = json_pack("{s:I, s:i, s:i, s:i}", "node", (json_int_t)n[i].node,
-			      "online", n[i].online, "to", n[i].to,
-			      "max", n[i].max);
-		if (!o || json_array_append_new(a, o)) {
+	for (i = 0; a && i < n; i++) {
+		o = json_pack("{s:I, s:i}", "node", (json_int_t)nodes[i].node,
+			      "online", nodes[i].online);
+		if (!o || (to && json_object_set_new(o, "to",
+						     json_integer(nodes[i].to))) ||
+		    json_object_set_new(o, "max", json_integer(nodes[i].max)) ||
+		    (!to && json_object_set_new(o, "removable",
+						json_integer(nodes[i].removable))) ||
+		    json_array_append_new(a, o)) {
 			json_decref(a);
 			a = NULL;
 		}
 	}
-	free(n);
 	return a;
 }
 
 json_t *plan_to_json(const struct topology *t, const struct plan *p)
 {
 	json_t *doc, *steps, *step, *cmd, *nodes;
+	struct plan_node *pn;
 	char vcpus[32], unit[32];
-	size_t i;
+	size_t i, n_pn;
 
 	steps = json_array();
 	if (!steps)
@@ -1225,7 +1223,11 @@ json_t *plan_to_json(const struct topology *t, const struct plan *p)
 		if (!step || json_array_append_new(steps, step))
 			goto fail;
 	}
-	nodes = plan_nodes_json(t, p);
+	if (plan_nodes(t, &pn, &n_pn) < 0)
+		goto fail;
+	plan_nodes_after(p, pn, n_pn);
+	nodes = plan_nodes_json(pn, n_pn, true);
+	free(pn);
 	if (!nodes)
 		goto fail;
 	doc = json_pack("{s:i, s:i, s:i, s:o?, s:s, s:b, s:o, s:o}", "from",

@@ -99,11 +99,23 @@ static int parse_host_list(const char *opt, const char *arg, size_t limit,
 	return 0;
 }
 
+/* The index arg holds before colon ("5" of "5:0-3"), 0 to max. */
+static bool index_before(const char *arg, const char *colon, long max,
+			 long *out)
+{
+	char num[16];
+
+	if ((size_t)(colon - arg) >= sizeof(num))
+		return false;
+	memcpy(num, arg, (size_t)(colon - arg));
+	num[colon - arg] = '\0';
+	return vc_parse_long(num, 0, max, out) && num[0] != '+';
+}
+
 int tune_parse_affinity(struct tune_opts *o, const char *arg, struct vc_err *err)
 {
 	const char *colon = strchr(arg, ':');
 	struct tune_pin *grown;
-	char num[16];
 	long vcpu;
 	size_t i;
 
@@ -114,15 +126,10 @@ int tune_parse_affinity(struct tune_opts *o, const char *arg, struct vc_err *err
 		return parse_host_list("--affinity", arg, host_cpus(), true,
 				       &o->affinity, err);
 	}
-	if ((size_t)(colon - arg) >= sizeof(num))
+	if (!index_before(arg, colon, PIN_VCPU_LIMIT - 1, &vcpu))
 		return vc_err_set(err, VC_EXIT_USAGE,
 				  "--affinity '%s': '%.*s' is not a vCPU index", arg,
 				  (int)(colon - arg), arg);
-	memcpy(num, arg, (size_t)(colon - arg));
-	num[colon - arg] = '\0';
-	if (!vc_parse_long(num, 0, PIN_VCPU_LIMIT - 1, &vcpu) || num[0] == '+')
-		return vc_err_set(err, VC_EXIT_USAGE,
-				  "--affinity '%s': '%s' is not a vCPU index", arg, num);
 	for (i = 0; i < o->n_pins; i++)
 		if (o->pins[i].vcpu == vcpu)
 			return vc_err_set(err, VC_EXIT_USAGE,
@@ -144,20 +151,17 @@ int tune_parse_node_affinity(struct tune_opts *o, const char *arg,
 {
 	const char *colon = strchr(arg, ':');
 	struct tune_node_pin *grown, *pin;
-	char num[16];
 	long node;
 	size_t i;
 
-	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(num))
+	if (!colon || colon == arg)
 		return vc_err_set(err, VC_EXIT_USAGE,
 				  "--node-affinity '%s': expected NODE:LIST, such as 1:4-7",
 				  arg);
-	memcpy(num, arg, (size_t)(colon - arg));
-	num[colon - arg] = '\0';
-	if (!vc_parse_long(num, 0, MEMS_LIMIT - 1, &node) || num[0] == '+')
+	if (!index_before(arg, colon, MEMS_LIMIT - 1, &node))
 		return vc_err_set(err, VC_EXIT_USAGE,
-				  "--node-affinity '%s': '%s' is not a guest node (0 to %d)",
-				  arg, num, MEMS_LIMIT - 1);
+				  "--node-affinity '%s': '%.*s' is not a guest node (0 to %d)",
+				  arg, (int)(colon - arg), arg, MEMS_LIMIT - 1);
 	for (i = 0; i < o->n_node_pins; i++)
 		if (o->node_pins[i].node == node)
 			return vc_err_set(err, VC_EXIT_USAGE,
