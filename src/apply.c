@@ -208,19 +208,23 @@ static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 {
 	struct vc_err err = { 0 };
 	struct topology fresh = { 0 };
-	json_t *hp, *cpus;
-	size_t i;
+	const char *cpus;
+	json_t *hp;
+	char *hp_text;
+	size_t i, len;
 	int k, rc = 0;
 
 	hp = hotpluggable_after_plug(t, p, r);
-	if (!hp) {
+	hp_text = hp ? json_dumps(hp, JSON_COMPACT) : NULL;
+	json_decref(hp);
+	if (!hp_text) {
 		set_error(r, "out of memory");
 		return VC_EXIT_INTERNAL;
 	}
-	cpus = qmp_call(q, "query-cpus-fast", NULL, &err);
-	if (!cpus || topo_build(&fresh, hp, cpus, qmp_peer_pid(q), &err) < 0) {
-		json_decref(hp);
-		json_decref(cpus);
+	if (qmp_call_text(q, "query-cpus-fast", NULL, &cpus, &len, &err) < 0 ||
+	    topo_build(&fresh, hp_text, strlen(hp_text), cpus, len,
+		       qmp_peer_pid(q), &err) < 0) {
+		free(hp_text);
 		set_error(r, "checking the new vCPUs: %s", err.msg);
 		for (i = 0; i < r->n; i++)
 			if (r->items[i].state == APPLY_PLUGGED)
@@ -229,8 +233,7 @@ static int check_plugs(struct qmp *q, struct topology *t, const struct plan *p,
 		/* QEMU refusing the query is no "nothing was changed". */
 		return err.code == VC_EXIT_CONN ? VC_EXIT_CONN : VC_EXIT_PARTIAL;
 	}
-	json_decref(hp);
-	json_decref(cpus);
+	free(hp_text);
 	for (i = 0; i < r->n; i++) {
 		struct apply_item *it = &r->items[i];
 		char why[256];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vcpuctl/cli.h"
+#include "vcpuctl/discover.h"
 #include "vcpuctl/lock.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/util.h"
@@ -42,7 +43,9 @@ enum {
 
 static const struct argp_option common_options[] = {
 	{ "socket", 's', "PATH", 0,
-	  "QMP socket: PATH, unix:PATH or tcp:HOST:PORT (default: $VCPUCTL_SOCKET)", 0 },
+	  "QMP socket: PATH, unix:PATH, tcp:HOST:PORT, or the monitor of a running "
+	  "QEMU: name:NAME (its -name) or pid:PID, as 'vcpuctl ls' lists them "
+	  "(default: $VCPUCTL_SOCKET)", 0 },
 	{ "json", OPT_JSON, NULL, 0, "print one JSON document on stdout", 0 },
 	{ "quiet", 'q', NULL, 0, "print nothing on success", 0 },
 	{ "qmp-timeout", OPT_QMP_TIMEOUT, "SEC", 0,
@@ -177,6 +180,26 @@ void cli_common_init(struct cli_common *c)
 	c->change_round_trips = -1;
 }
 
+/* name:NAME / pid:PID become the monitor's own spec, so the lock and the
+ * audit record name the socket whichever way it was given.  A monitor
+ * another client holds fails here, at once: QEMU would only have let us
+ * wait for a greeting that never comes. */
+static int cli_resolve_socket(struct cli_common *c, struct vc_err *err)
+{
+	static char *resolved;
+	bool held;
+	char *spec = disc_resolve_socket(c->socket, &held, err);
+
+	if (!spec || held) {
+		free(spec);
+		return -1;
+	}
+	free(resolved);
+	resolved = spec;
+	c->socket = resolved;
+	return 0;
+}
+
 struct qmp *cli_connect(struct cli_common *c, struct vc_err *err)
 {
 	struct qmp *q;
@@ -187,6 +210,8 @@ struct qmp *cli_connect(struct cli_common *c, struct vc_err *err)
 			   "no QMP socket: give -s PATH or set VCPUCTL_SOCKET");
 		return NULL;
 	}
+	if (disc_is_selector(c->socket) && cli_resolve_socket(c, err) < 0)
+		return NULL;
 	/* Before connecting: QEMU would make a second client wait for the
 	 * greeting anyway, and the lock turns that wait into a clear "busy". */
 	if (c->lock && c->lock_fd < 0) {

@@ -218,9 +218,10 @@ int js_parse_frame(const char *text, size_t len, json_t **out,
 	return 1;
 }
 
-/* Simple JSON (jsonstream.h): checked in one pass without allocating, so
- * that a multi-MiB reply costs a few ms; jansson's tree of it would cost
- * tens of ms and 8x its size in memory. */
+/* Reading values straight from reply text (jsonstream.h): js_valid()
+ * checks a whole reply in one pass without allocating, so that a
+ * multi-MiB reply costs a few ms; jansson's tree of it would cost tens of
+ * ms and 8x its size in memory. */
 
 static bool js_is_ws(char c)
 {
@@ -234,28 +235,123 @@ const char *js_skip_ws(const char *p, const char *end)
 	return p;
 }
 
-/* Past the closing quote of the simple string at p, or NULL. */
-static const char *js_simple_string(const char *p, const char *end)
+static int js_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The code unit of "\uXXXX" at p (p[0] == '\\'), or -1. */
+static long js_u_escape(const char *p, const char *end)
+{
+	long v = 0;
+	int i, h;
+
+	if (end - p < 6 || p[1] != 'u')
+		return -1;
+	for (i = 2; i < 6; i++) {
+		h = js_hex(p[i]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* Past one UTF-8 sequence at p (first byte >= 0x80), or NULL when it is
+ * not well formed: no overlong forms, no surrogates, nothing past
+ * U+10FFFF, as jansson checks. */
+static const char *js_utf8(const char *p, const char *end)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	unsigned long cp;
+	int n, i;
+
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		n = 1, cp = u[0] & 0x1f;
+	else if (u[0] >= 0xe0 && u[0] <= 0xef)
+		n = 2, cp = u[0] & 0x0f;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		n = 3, cp = u[0] & 0x07;
+	else
+		return NULL;
+	if (end - p <= n)
+		return NULL;
+	for (i = 1; i <= n; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return NULL;
+		cp = cp << 6 | (u[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return NULL;
+	return p + n + 1;
+}
+
+/* Past the closing quote of the string at p, or NULL (*bad set) when it
+ * is not a JSON string jansson accepts: no raw control bytes, escapes
+ * well formed, surrogates paired, no U+0000. */
+static const char *js_check_string(const char *p, const char *end,
+				   const char **bad)
 {
 	unsigned char c;
+	long u, lo;
 
-	for (p++; p < end; p++) {
+	for (p++; p < end; ) {
 		c = (unsigned char)*p;
 		if (c == '"')
 			return p + 1;
-		if (c < 0x20 || c > 0x7e || c == '\\')
+		if (c >= 0x20 && c < 0x80 && c != '\\') {
+			p++;
+			continue;
+		}
+		*bad = p;
+		if (c < 0x20)
 			return NULL;
+		if (c >= 0x80) {
+			p = js_utf8(p, end);
+			if (!p)
+				return NULL;
+			continue;
+		}
+		if (end - p < 2)
+			return NULL;
+		if (strchr("\"\\/bfnrt", p[1]) && p[1]) {
+			p += 2;
+			continue;
+		}
+		u = js_u_escape(p, end);
+		if (u <= 0 || (u >= 0xdc00 && u <= 0xdfff))
+			return NULL;
+		p += 6;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			lo = js_u_escape(p, end);
+			if (lo < 0xdc00 || lo > 0xdfff)
+				return NULL;
+			p += 6;
+		}
 	}
+	*bad = end;
 	return NULL;
 }
 
-/* Past a simple integer or literal at p, or NULL.  What may follow a
- * value ("1.5", "01", "truex") is the caller's structural check. */
-static const char *js_simple_scalar(const char *p, const char *end)
+static const char *js_digits(const char *p, const char *end)
+{
+	const char *d = p;
+
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p > d ? p : NULL;
+}
+
+/* Past the number or literal at p, or NULL.  Any size of number passes:
+ * range is the reader's question (js_integer). */
+static const char *js_check_scalar(const char *p, const char *end)
 {
 	const char *lit = *p == 't' ? "true" : *p == 'f' ? "false" :
 			  *p == 'n' ? "null" : NULL;
-	const char *d;
 	size_t n;
 
 	if (lit) {
@@ -264,17 +360,26 @@ static const char *js_simple_scalar(const char *p, const char *end)
 			return p + n;
 		return NULL;
 	}
-	d = p + (p < end && *p == '-');
-	if (d == end || *d < '0' || *d > '9' || (d > p && *d == '0'))
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (!(p = js_digits(p, end)))
 		return NULL;
-	for (p = d; p < end && *p >= '0' && *p <= '9'; p++)
-		;
-	return p - d <= 18 ? p : NULL;
+	if (p < end && *p == '.' && !(p = js_digits(p + 1, end)))
+		return NULL;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		p = js_digits(p, end);
+	}
+	return p;
 }
 
-bool js_simple(const char *text, size_t len)
+bool js_valid(const char *text, size_t len, size_t *bad_at)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text, *end = text + len, *bad = NULL, *v;
 	char close[JS_MAX_DEPTH];
 	int depth = 0;
 	bool want_key = false;
@@ -283,20 +388,20 @@ bool js_simple(const char *text, size_t len)
 		/* A value (or, in an object, a key and its value). */
 		p = js_skip_ws(p, end);
 		if (p == end)
-			return false;
+			goto fail;
 		if (want_key) {
-			if (*p != '"' || !(p = js_simple_string(p, end)))
-				return false;
+			if (*p != '"' || !(p = js_check_string(p, end, &bad)))
+				goto fail;
 			p = js_skip_ws(p, end);
 			if (p == end || *p != ':')
-				return false;
+				goto fail;
 			p = js_skip_ws(p + 1, end);
 			if (p == end)
-				return false;
+				goto fail;
 		}
 		if (*p == '{' || *p == '[') {
 			if (depth == JS_MAX_DEPTH)
-				return false;
+				goto fail;
 			close[depth++] = *p == '{' ? '}' : ']';
 			want_key = *p == '{';
 			p = js_skip_ws(p + 1, end);
@@ -304,41 +409,49 @@ bool js_simple(const char *text, size_t len)
 				depth--;
 			else
 				continue;
-			p++;
+			v = p + 1;
 		} else if (*p == '"') {
-			p = js_simple_string(p, end);
+			v = js_check_string(p, end, &bad);
 		} else {
-			p = js_simple_scalar(p, end);
+			v = js_check_scalar(p, end);
 		}
-		if (!p)
-			return false;
+		if (!v)
+			goto fail;
+		p = v;
 		/* After a value: a comma, closing brackets, or the end. */
 		for (;;) {
 			p = js_skip_ws(p, end);
-			if (depth == 0)
-				return p == end;
+			if (depth == 0) {
+				if (p != end)
+					goto fail;
+				return true;
+			}
 			if (p == end)
-				return false;
+				goto fail;
 			if (*p == ',') {
 				want_key = close[depth - 1] == '}';
 				p++;
 				break;
 			}
 			if (*p != close[depth - 1])
-				return false;
+				goto fail;
 			depth--;
 			p++;
 		}
 	}
+fail:
+	if (bad_at)
+		*bad_at = (size_t)((bad ? bad : p) - text);
+	return false;
 }
 
-/* The closing quote of the simple string opened at p: strings here are
- * short, where a loop beats memchr's set-up. */
+/* The closing quote of the string opened at p. */
 static const char *js_close_quote(const char *p, const char *end)
 {
 	for (p++; p < end && *p != '"'; p++)
-		;
-	return p;
+		if (*p == '\\')
+			p++;
+	return p < end ? p : end;
 }
 
 const char *js_skip_value(const char *p, const char *end)
@@ -386,4 +499,108 @@ const char *js_member_value(const char *p, const char *end,
 	*klen = (size_t)(q - p - 1);
 	p = js_skip_ws(q + 1, end);
 	return js_skip_ws(p + 1, end);
+}
+
+/* Append code point cp to o as UTF-8. */
+static char *js_put_utf8(char *o, unsigned long cp)
+{
+	if (cp < 0x80) {
+		*o++ = (char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (char)(0xc0 | cp >> 6);
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (char)(0xe0 | cp >> 12);
+		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (char)(0xf0 | cp >> 18);
+		*o++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*o++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*o++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+size_t js_unescape(const char *s, size_t n, char *out)
+{
+	const char *end = s + n, *esc = "b\bf\fn\nr\rt\t";
+	char *o = out;
+	unsigned long cp;
+	const char *m;
+
+	while (s < end) {
+		if (*s != '\\') {
+			*o++ = *s++;
+			continue;
+		}
+		if (s[1] == 'u') {
+			cp = (unsigned long)js_u_escape(s, end);
+			s += 6;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				     ((unsigned long)js_u_escape(s, end) - 0xdc00);
+				s += 6;
+			}
+			o = js_put_utf8(o, cp);
+			continue;
+		}
+		m = strchr(esc, s[1]);
+		*o++ = m && (m - esc) % 2 == 0 ? m[1] : s[1];
+		s += 2;
+	}
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+char *js_string_dup(const char *p, const char *end)
+{
+	const char *q = js_close_quote(p, end);
+	size_t n = (size_t)(q - p - 1);
+	char *s;
+
+	s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	if (memchr(p + 1, '\\', n))
+		js_unescape(p + 1, n, s);
+	else {
+		memcpy(s, p + 1, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+bool js_key_is(const char *key, size_t klen, const char *name)
+{
+	size_t n = strlen(name);
+	char buf[128];
+
+	if (klen == n && !memcmp(key, name, n))
+		return true;
+	/* An escape spells one byte in at least two. */
+	if (klen <= n || klen >= sizeof(buf) || !memchr(key, '\\', klen))
+		return false;
+	return js_unescape(key, klen, buf) == n && !memcmp(buf, name, n);
+}
+
+char *js_minify(const char *p, const char *end, char *out)
+{
+	const char *q;
+
+	while (p < end) {
+		if (*p == '"') {
+			q = js_close_quote(p, end) + 1;
+			if (q > end)
+				q = end;
+			memcpy(out, p, (size_t)(q - p));
+			out += q - p;
+			p = q;
+		} else if (js_is_ws(*p)) {
+			p++;
+		} else {
+			*out++ = *p++;
+		}
+	}
+	return out;
 }

@@ -21,6 +21,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "ls",    cmd_ls,    "list the QEMU processes on this host and their QMP sockets" },
 	{ "show",  cmd_show,  "print the vCPU topology" },
 	{ "count", cmd_count, "print online, maximum and removable counts" },
 	{ "plan",  cmd_plan,  "show the steps 'set', 'add' or 'del' would take" },

@@ -414,13 +414,20 @@ static void jw_string(struct jw *w, const char *key, const char *s)
 
 static void jw_props(struct jw *w, const struct topo_entity *e)
 {
-	if (e->props_text) {
-		jw_key(w, "props");
-		jw_puts(w, e->props_text);
-	} else if (e->props) {
-		jw_key(w, "props");
-		jw_dump(w, json_incref(e->props));
-	}
+	const unsigned char *c;
+
+	if (!e->props)
+		return;
+	/* Verbatim, unless an escape or a byte beyond ASCII needs jansson's
+	 * spelling (the document is ASCII throughout). */
+	for (c = (const unsigned char *)e->props; *c; c++)
+		if (*c < 0x20 || *c > 0x7e || *c == '\\')
+			break;
+	jw_key(w, "props");
+	if (*c && !jw_dump(w, topo_entity_props(e)))
+		w->failed = true;
+	else if (!*c)
+		jw_puts(w, e->props);
 }
 
 static void jw_vcpu(struct jw *w, const struct topology *t,

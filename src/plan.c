@@ -1146,7 +1146,7 @@ json_t *plan_step_command(const struct topology *t, const struct plan_step *s)
 	if (s->op == PLAN_OP_ADD) {
 		/* Deep copy: the topology keeps its props untouched, and every
 		 * key QEMU gave (node-id too) goes back verbatim. */
-		args = e->props || e->props_text ? topo_entity_props(e) :
+		args = e->props ? topo_entity_props(e) :
 						   json_object();
 		if (!args || !json_is_object(args) ||
 		    json_object_set_new(args, "driver", json_string(e->type)) ||

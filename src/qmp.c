@@ -124,13 +124,22 @@ static int qmp_connect_tcp(struct qmp *q, const char *hostport,
 	return 0;
 }
 
-static void qmp_trace_msg(struct qmp *q, json_t *msg)
+/* A received message as it came, minus insignificant whitespace (QEMU's
+ * pretty=on spreads one over many lines): "< {json}\n". */
+static void qmp_trace_frame(struct qmp *q, const char *text, size_t len)
 {
+	char *buf, *end;
+
 	if (!q->trace)
 		return;
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return;
+	end = js_minify(text, text + len, buf);
 	fputs("< ", q->trace);
-	json_dumpf(msg, q->trace, JSON_COMPACT);
+	fwrite(buf, 1, (size_t)(end - buf), q->trace);
 	fputc('\n', q->trace);
+	free(buf);
 }
 
 /* Read until one whole message is framed or the deadline passes; *text
@@ -148,8 +157,10 @@ static int qmp_read_frame(struct qmp *q, int64_t deadline, const char **text,
 		r = js_next_frame(&q->js, text, len, err);
 		if (r < 0)
 			return RD_ERR;
-		if (r > 0)
+		if (r > 0) {
+			qmp_trace_frame(q, *text, *len);
 			return RD_MSG;
+		}
 		/* No prefix: callers name the step ("greeting", a command). */
 		n = sock_recv(q->fd, q->rbuf, SOCK_READ_SIZE, deadline, NULL,
 			      VC_EXIT_CONN, err);
@@ -166,14 +177,11 @@ static int qmp_read_frame(struct qmp *q, int64_t deadline, const char **text,
 	}
 }
 
-/* Parse a framed message (errors as js_next's) and trace it. */
-static int qmp_parse_msg(struct qmp *q, const char *text, size_t len,
-			 json_t **out, struct vc_err *err)
+/* Parse a framed message (errors as js_next's). */
+static int qmp_parse_msg(const char *text, size_t len, json_t **out,
+			 struct vc_err *err)
 {
-	if (js_parse_frame(text, len, out, err) < 0)
-		return RD_ERR;
-	qmp_trace_msg(q, *out);
-	return RD_MSG;
+	return js_parse_frame(text, len, out, err) < 0 ? RD_ERR : RD_MSG;
 }
 
 /* Read until one whole message is parsed or the deadline passes. */
@@ -188,7 +196,7 @@ static int qmp_read_msg(struct qmp *q, int64_t deadline, json_t **out,
 	r = qmp_read_frame(q, deadline, &text, &len, err);
 	if (r != RD_MSG)
 		return r;
-	return qmp_parse_msg(q, text, len, out, err);
+	return qmp_parse_msg(text, len, out, err);
 }
 
 static int qmp_event_push(struct qmp *q, json_t *ev)
@@ -568,65 +576,65 @@ json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
 	return val;
 }
 
-/* A reply that is simple JSON (jsonstream.h) of exactly the members
- * "return" and "id", with "id" our id: *ret, *rlen is the verbatim text
- * of the "return" value.  Anything else is for jansson to judge. */
-static bool qmp_simple_reply(const char *text, size_t len, const char *id,
-			     const char **ret, size_t *rlen)
+/* Our reply to id, with "return" and no "error": *ret, *rlen is the
+ * verbatim text of the "return" value.  The frame must be valid JSON
+ * (js_valid).  Anything else (an event, an error reply, another id) is
+ * for qmp_is_reply() and qmp_reply_value() to judge. */
+static bool qmp_return_text(const char *text, size_t len, const char *id,
+			    const char **ret, size_t *rlen)
 {
 	const char *end = text + len, *p, *v, *key, *vend;
-	bool have_id = false;
+	bool ours = false, error = false;
 	size_t klen;
 
 	*ret = NULL;
-	if (!js_simple(text, len))
-		return false;
 	p = js_skip_ws(text, end);
 	if (*p != '{')
 		return false;
 	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
 		v = js_member_value(p, end, &key, &klen);
 		vend = js_skip_value(v, end);
-		if (klen == 6 && !memcmp(key, "return", 6) && !*ret) {
+		/* Duplicate members: the last one counts, as in jansson. */
+		if (js_key_is(key, klen, "return")) {
 			*ret = v;
 			*rlen = (size_t)(vend - v);
-		} else if (klen == 2 && !memcmp(key, "id", 2) && !have_id &&
-			   *v == '"' && (size_t)(vend - v - 2) == strlen(id) &&
-			   !memcmp(v + 1, id, strlen(id))) {
-			have_id = true;
-		} else {
-			return false;
+		} else if (js_key_is(key, klen, "id")) {
+			ours = *v == '"' &&
+			       js_key_is(v + 1, (size_t)(vend - v - 2), id);
+		} else if (js_key_is(key, klen, "error")) {
+			error = true;
 		}
 	}
-	return have_id && *ret;
+	return ours && !error && *ret;
 }
 
 int qmp_call_text(struct qmp *q, const char *command, json_t *args,
-		  const char **text, size_t *len, json_t **val,
-		  struct vc_err *err)
+		  const char **text, size_t *len, struct vc_err *err)
 {
 	const char *frame;
 	char id[32];
-	json_t *msg;
+	json_t *msg, *val;
 	int64_t deadline;
-	size_t flen;
+	size_t flen, bad;
 	bool fail;
 	int r;
 
 	*text = NULL;
 	*len = 0;
-	*val = NULL;
 	if (qmp_send_command(q, command, args, id, err) < 0)
 		return -1;
 	deadline = vc_deadline(q->timeout_ms);
 	for (;;) {
 		r = qmp_read_frame(q, deadline, &frame, &flen, err);
-		/* A trace shows every message as parsed: no shortcut then. */
-		if (r == RD_MSG && !q->trace &&
-		    qmp_simple_reply(frame, flen, id, text, len))
-			return 1;
+		if (r == RD_MSG && !js_valid(frame, flen, &bad)) {
+			vc_err_set(err, VC_EXIT_CONN, "malformed JSON at byte %zu",
+				   bad);
+			r = RD_ERR;
+		}
+		if (r == RD_MSG && qmp_return_text(frame, flen, id, text, len))
+			return 0;
 		if (r == RD_MSG)
-			r = qmp_parse_msg(q, frame, flen, &msg, err);
+			r = qmp_parse_msg(frame, flen, &msg, err);
 		if (r != RD_MSG) {
 			qmp_reply_error(q, command, r, err);
 			return -1;
@@ -636,9 +644,14 @@ int qmp_call_text(struct qmp *q, const char *command, json_t *args,
 		if (fail)
 			return -1;
 	}
-	*val = qmp_reply_value(q, command, msg, err);
+	/* An error reply, or one of the wrong shape. */
+	val = qmp_reply_value(q, command, msg, err);
 	json_decref(msg);
-	return *val ? 0 : -1;
+	if (!val)
+		return -1;
+	json_decref(val);
+	return vc_err_set(err, VC_EXIT_CONN,
+			  "%s: malformed reply from QEMU", command);
 }
 
 int qmp_wait_event(struct qmp *q, int timeout_ms, struct vc_err *err)

@@ -1,7 +1,10 @@
 /* topology.c - query-hotpluggable-cpus + query-cpus-fast -> one model.
  *
- * Every field of both replies is checked before use: a reply of the wrong
- * shape is reported naming the query and the entry, never dereferenced.
+ * Both replies are read straight from their text (jsonstream.h), one
+ * parser for every size: a jansson tree of thousands of vCPUs costs more
+ * than everything else "vcpuctl show --json" does.  Every field is
+ * checked before use: a reply of the wrong shape is reported naming the
+ * query and the entry, never dereferenced.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -45,21 +48,22 @@ struct fast_row {
 	long thread_n;       /* N of ".../thread[N]", -1 when the path has none */
 	long cpu_index;
 	long thread_id;      /* -1 when QEMU gave none */
-	const char *qom_path; /* borrowed from the reply, or from buf */
-	const char *target;
-	const char *cpu_state;
-	char *buf;           /* owned: the strings when read from text */
+	char *qom_path;      /* owned, until handed to the vCPU */
+	char *target;
+	char *cpu_state;
 };
 
-/* A reply's list: a jansson array, or its text in simple JSON
- * (jsonstream.h) with each element's bounds.  The text form spares the
- * tree, which for thousands of vCPUs costs tens of ms and MiBs. */
+/* A reply's list: its valid JSON text, and each element's bounds. */
 struct reply_list {
-	json_t *arr;         /* borrowed or tree; NULL when text */
-	json_t *tree;        /* owned: arr parsed from text that needed it */
-	const char **el;     /* owned: el[i], el[i + 1]... element bounds */
-	const char **el_end;
+	bool is_list;        /* the text is an array */
+	const char **el;     /* owned: element i is el[2i] up to el[2i + 1] */
 	size_t n;
+};
+
+/* One member of an entry: its value's bytes, v NULL when absent. */
+struct field {
+	const char *v;
+	const char *end;
 };
 
 /* A qom-path and where it came from: sorted, these find duplicates and
@@ -125,16 +129,10 @@ static long path_refs_find(const struct path_ref *refs, size_t n,
 	return -1;
 }
 
-static char *dup_str(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 static void entity_clear(struct topo_entity *e)
 {
 	free(e->type);
-	json_decref(e->props);
-	free(e->props_text);
+	free(e->props);
 	free(e->qom_path);
 	free(e->alias);
 	memset(e, 0, sizeof(*e));
@@ -165,51 +163,96 @@ static bool oom(struct vc_err *err)
 	return false;
 }
 
-/* "Optional string" fields: absent is fine, present must be a string. */
-static bool get_opt_string(json_t *obj, const char *key, const char **out,
-			   const char *query, size_t pos, struct vc_err *err)
+/* The members of the object p[0, end) named in names[0, n) into f[]:
+ * the last of a repeated member counts, as in jansson. */
+static void get_fields(const char *p, const char *end,
+		       const char *const *names, size_t n, struct field *f)
 {
-	json_t *v = json_object_get(obj, key);
+	const char *key, *v, *vend;
+	size_t klen, i;
 
+	memset(f, 0, n * sizeof(*f));
+	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
+		v = js_member_value(p, end, &key, &klen);
+		vend = js_skip_value(v, end);
+		for (i = 0; i < n; i++) {
+			if (js_key_is(key, klen, names[i])) {
+				f[i].v = v;
+				f[i].end = vend;
+				break;
+			}
+		}
+	}
+}
+
+/* "Optional string" fields: absent or null is fine (*out NULL), present
+ * must be a string (*out new). */
+static bool get_opt_string(const struct field *f, const char *key,
+			   char **out, const char *query, size_t pos,
+			   struct vc_err *err)
+{
 	*out = NULL;
-	if (!v || json_is_null(v))
+	if (!f->v || *f->v == 'n')
 		return true;
-	if (!json_is_string(v)) {
+	if (*f->v != '"') {
 		vc_err_set(err, VC_EXIT_CONN, "%s: entry %zu: '%s' is not a string",
 			   query, pos, key);
 		return false;
 	}
-	*out = json_string_value(v);
-	return true;
+	*out = js_string_dup(f->v, f->end);
+	return *out ? true : oom(err);
+}
+
+/* The number f holds, if an integer: 1 with *out set, 0 when it is some
+ * other value (a string, a real...), -1 when beyond long long. */
+static int field_integer(const struct field *f, long long *out)
+{
+	const char *p = f->v + (*f->v == '-');
+	unsigned long long n = 0, lim = *f->v == '-' ? 1ull + (unsigned long long)INT64_MAX
+						   : (unsigned long long)INT64_MAX;
+
+	if (p == f->end || *p < '0' || *p > '9')
+		return 0;
+	for (; p < f->end && *p >= '0' && *p <= '9'; p++) {
+		if (n > (lim - (unsigned long long)(*p - '0')) / 10)
+			return memchr(p, '.', (size_t)(f->end - p)) ||
+			       memchr(p, 'e', (size_t)(f->end - p)) ||
+			       memchr(p, 'E', (size_t)(f->end - p)) ? 0 : -1;
+		n = n * 10 + (unsigned long long)(*p - '0');
+	}
+	if (p != f->end)
+		return 0;   /* a fraction or an exponent: a real */
+	*out = *f->v == '-' ? (long long)(0ull - n) : (long long)n;
+	return 1;
 }
 
 /* Integer fields: *out = -1 when absent and !required.  where is "" or
  * "props." so a message names the field as the user would find it. */
-static bool get_int(json_t *obj, const char *where, const char *key,
+static bool get_int(const struct field *f, const char *where, const char *key,
 		    bool required, long min, long *out, const char *query,
 		    size_t pos, struct vc_err *err)
 {
-	json_t *v = json_object_get(obj, key);
-	json_int_t n;
+	long long n = 0;
+	int r;
 
 	*out = -1;
-	if (!v) {
+	if (!f->v) {
 		if (!required)
 			return true;
 		vc_err_set(err, VC_EXIT_CONN, "%s: entry %zu: '%s%s' is missing",
 			   query, pos, where, key);
 		return false;
 	}
-	if (!json_is_integer(v)) {
+	r = field_integer(f, &n);
+	if (r == 0) {
 		vc_err_set(err, VC_EXIT_CONN, "%s: entry %zu: '%s%s' is not an integer",
 			   query, pos, where, key);
 		return false;
 	}
-	n = json_integer_value(v);
-	if (n < min || n > INT32_MAX) {
+	if (r < 0 || n < min || n > INT32_MAX) {
 		vc_err_set(err, VC_EXIT_CONN,
-			   "%s: entry %zu: '%s%s' is out of range: %lld",
-			   query, pos, where, key, (long long)n);
+			   "%s: entry %zu: '%s%s' is out of range: %.*s",
+			   query, pos, where, key, (int)(f->end - f->v), f->v);
 		return false;
 	}
 	*out = (long)n;
@@ -234,30 +277,102 @@ static bool removable_path(const char *qom_path)
 	return !strncmp(qom_path, PERIPHERAL, strlen(PERIPHERAL)) ||
 	       !strncmp(qom_path, PERIPHERAL_ANON, strlen(PERIPHERAL_ANON));
 }
-
-static bool parse_entity(json_t *row, size_t pos, struct topo_entity *e,
-			 struct vc_err *err)
+/* Keys as their bytes between quotes: equal once decoded. */
+static bool keys_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
-	json_t *props;
-	const char *type, *path;
-	long count;
+	char *x, *y;
+	bool eq;
+
+	if (!memchr(a, '\\', alen) && !memchr(b, '\\', blen))
+		return alen == blen && !memcmp(a, b, alen);
+	x = malloc(alen + 1);
+	y = malloc(blen + 1);
+	eq = x && y && js_unescape(a, alen, x) == js_unescape(b, blen, y) &&
+	     !strcmp(x, y);
+	free(x);
+	free(y);
+	return eq;
+}
+
+/* At most this many props: QEMU sends up to nine, and the check for
+ * repeated keys is pairwise. */
+#define TOPO_MAX_PROPS 64
+
+/* The props object f: its topology ids into ids[] and its compact text
+ * into *text (new).  device_add gets the props back, so a key given twice
+ * (which one would QEMU take?) is refused. */
+static bool parse_props(const struct field *f, long *ids, char **text,
+			size_t pos, struct vc_err *err)
+{
+	struct field id[TOPO_NKEYS];
+	const char *key[TOPO_MAX_PROPS], *p, *vend;
+	size_t klen[TOPO_MAX_PROPS], n = 0, i, j;
+	char *end;
 	int k;
 
-	if (!json_is_object(row)) {
+	for (p = f->v + 1; (p = js_next_member(p, f->end, &vend));
+	     p = js_skip_value(p, f->end)) {
+		if (n == TOPO_MAX_PROPS) {
+			vc_err_set(err, VC_EXIT_CONN,
+				   Q_HOTPLUG ": entry %zu: 'props' has more than %d members",
+				   pos, TOPO_MAX_PROPS);
+			return false;
+		}
+		p = js_member_value(p, f->end, &key[n], &klen[n]);
+		n++;
+	}
+	for (i = 1; i < n; i++) {
+		for (j = 0; j < i; j++) {
+			if (!keys_equal(key[i], klen[i], key[j], klen[j]))
+				continue;
+			vc_err_set(err, VC_EXIT_CONN,
+				   Q_HOTPLUG ": entry %zu: 'props' has the key '%.*s' twice",
+				   pos, (int)klen[i], key[i]);
+			return false;
+		}
+	}
+	get_fields(f->v, f->end, topo_key_prop, TOPO_NKEYS, id);
+	for (k = 0; k < TOPO_NKEYS; k++)
+		if (!get_int(&id[k], "props.", topo_key_prop[k], false, 0,
+			     &ids[k], Q_HOTPLUG, pos, err))
+			return false;
+	*text = malloc((size_t)(f->end - f->v) + 1);
+	if (!*text)
+		return oom(err);
+	end = js_minify(f->v, f->end, *text);
+	*end = '\0';
+	return true;
+}
+
+enum { E_TYPE, E_COUNT, E_PROPS, E_PATH, E_NFIELDS };
+static const char *const entity_fields[E_NFIELDS] = {
+	"type", "vcpus-count", "props", "qom-path",
+};
+
+/* Entry pos of query-hotpluggable-cpus, p[0, end), into e. */
+static bool parse_entity(const char *p, const char *end, size_t pos,
+			 struct topo_entity *e, struct vc_err *err)
+{
+	struct field f[E_NFIELDS];
+	char *path;
+	long count;
+
+	if (*p != '{') {
 		vc_err_set(err, VC_EXIT_CONN, Q_HOTPLUG ": entry %zu: not an object", pos);
 		return false;
 	}
-	if (!json_object_get(row, "type")) {
+	get_fields(p, end, entity_fields, E_NFIELDS, f);
+	if (!f[E_TYPE].v) {
 		vc_err_set(err, VC_EXIT_CONN, Q_HOTPLUG ": entry %zu: 'type' is missing", pos);
 		return false;
 	}
-	if (!get_opt_string(row, "type", &type, Q_HOTPLUG, pos, err))
+	if (!get_opt_string(&f[E_TYPE], "type", &e->type, Q_HOTPLUG, pos, err))
 		return false;
-	if (!type || !*type) {
+	if (!e->type || !*e->type) {
 		vc_err_set(err, VC_EXIT_CONN, Q_HOTPLUG ": entry %zu: 'type' is empty", pos);
 		return false;
 	}
-	if (!get_int(row, "", "vcpus-count", true, INT32_MIN, &count,
+	if (!get_int(&f[E_COUNT], "", "vcpus-count", true, INT32_MIN, &count,
 		     Q_HOTPLUG, pos, err))
 		return false;
 	if (count < 1 || count > TOPO_MAX_VCPUS) {
@@ -266,216 +381,25 @@ static bool parse_entity(json_t *row, size_t pos, struct topo_entity *e,
 			   pos, count);
 		return false;
 	}
-	props = json_object_get(row, "props");
-	if (!props) {
+	if (!f[E_PROPS].v) {
 		vc_err_set(err, VC_EXIT_CONN, Q_HOTPLUG ": entry %zu: 'props' is missing", pos);
 		return false;
 	}
-	if (!json_is_object(props)) {
+	if (*f[E_PROPS].v != '{') {
 		vc_err_set(err, VC_EXIT_CONN, Q_HOTPLUG ": entry %zu: 'props' is not an object", pos);
 		return false;
 	}
-	for (k = 0; k < TOPO_NKEYS; k++)
-		if (!get_int(props, "props.", topo_key_prop[k], false, 0,
-			     &e->ids[k], Q_HOTPLUG, pos, err))
-			return false;
-	if (!get_opt_string(row, "qom-path", &path, Q_HOTPLUG, pos, err))
+	if (!parse_props(&f[E_PROPS], e->ids, &e->props, pos, err) ||
+	    !get_opt_string(&f[E_PATH], "qom-path", &path, Q_HOTPLUG, pos, err))
 		return false;
-
 	e->vcpus_count = (int)count;
-	e->props = json_incref(props);
-	e->type = strdup(type);
-	if (!e->type)
-		return oom(err);
 	if (path) {
-		e->qom_path = strdup(path);
-		if (!e->qom_path)
-			return oom(err);
+		e->qom_path = path;
 		e->online = true;
 		e->removable = removable_path(path);
 		e->alias = alias_of(path);
 	}
 	return true;
-}
-
-#define KEY_IS(k, n, lit) ((n) == sizeof(lit) - 1 && !memcmp((k), lit, (n)))
-
-/* The simple integer v[0, end) within [min, max] into *out. */
-static bool text_int(const char *v, const char *end, long min, long max,
-		     long *out)
-{
-	long long n = 0;
-	const char *p = v + (*v == '-');
-
-	if (p == end || *p < '0' || *p > '9')
-		return false;
-	for (; p < end; p++)
-		n = n * 10 + (*p - '0');
-	if (*v == '-')
-		n = -n;
-	if (n < min || n > max)
-		return false;
-	*out = (long)n;
-	return true;
-}
-
-static char *text_dup(const char *s, size_t n)
-{
-	return strndup(s, n);
-}
-
-/* Props of the usual shape (scalars under distinct keys, ids integers in
- * range): the ids into ids[], and the compact JSON jansson would dump
- * into *text (new).  Returns 1, 0 when jansson must judge, -1 when out of
- * memory. */
-static int text_props(const char *p, const char *end, long *ids, char **text)
-{
-	const char *keys[32], *key, *v, *vend;
-	size_t klens[32], klen, nk = 0, j;
-	char *buf, *o;
-	int k;
-
-	/* Compact text is never longer than the original. */
-	buf = malloc((size_t)(end - p) + 1);
-	if (!buf)
-		return -1;
-	o = buf;
-	*o++ = '{';
-	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
-		v = js_member_value(p, end, &key, &klen);
-		vend = js_skip_value(v, end);
-		if (*v == '{' || *v == '[' || nk == sizeof(keys) / sizeof(keys[0]))
-			goto fallback;
-		for (j = 0; j < nk; j++)
-			if (klens[j] == klen && !memcmp(keys[j], key, klen))
-				goto fallback;
-		keys[nk] = key;
-		klens[nk++] = klen;
-		/* Every topology key ends in "-id". */
-		for (k = 0; klen > 3 && !memcmp(key + klen - 3, "-id", 3) &&
-			    k < TOPO_NKEYS; k++)
-			if (!strncmp(key, topo_key_prop[k], klen) &&
-			    !topo_key_prop[k][klen] &&
-			    !text_int(v, vend, 0, INT32_MAX, &ids[k]))
-				goto fallback;
-		if (nk > 1)
-			*o++ = ',';
-		*o++ = '"';
-		memcpy(o, key, klen);
-		o += klen;
-		*o++ = '"';
-		*o++ = ':';
-		memcpy(o, v, (size_t)(vend - v));
-		o += vend - v;
-	}
-	*o++ = '}';
-	*o = '\0';
-	*text = buf;
-	return 1;
-fallback:
-	free(buf);
-	return 0;
-}
-
-/* parse_entity() for an entry of simple JSON text p[0, end), on the
- * usual shape only.  Returns 1 with e filled, 0 when the entry needs
- * jansson (e untouched), -1 when out of memory. */
-static int text_entity(const char *p, const char *end, struct topo_entity *e)
-{
-	const char *key, *v, *vend, *type = NULL, *path = NULL, *props = NULL;
-	const char *props_end = NULL;
-	long ids[TOPO_NKEYS], count = 0;
-	size_t klen, tlen = 0, plen = 0;
-	bool have_path = false;
-	char *ptext = NULL;
-	int k, r;
-
-	if (*p != '{')
-		return 0;
-	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
-		v = js_member_value(p, end, &key, &klen);
-		vend = js_skip_value(v, end);
-		if (KEY_IS(key, klen, "type")) {
-			if (type || *v != '"' || vend - v < 3)
-				return 0;
-			type = v + 1;
-			tlen = (size_t)(vend - v - 2);
-		} else if (KEY_IS(key, klen, "vcpus-count")) {
-			if (count || !text_int(v, vend, 1, TOPO_MAX_VCPUS, &count))
-				return 0;
-		} else if (KEY_IS(key, klen, "props")) {
-			if (props || *v != '{')
-				return 0;
-			props = v;
-			props_end = vend;
-		} else if (KEY_IS(key, klen, "qom-path")) {
-			if (have_path || (*v != '"' && *v != 'n'))
-				return 0;
-			have_path = true;
-			if (*v == '"') {
-				path = v + 1;
-				plen = (size_t)(vend - v - 2);
-			}
-		}
-	}
-	if (!type || !count || !props)
-		return 0;
-	for (k = 0; k < TOPO_NKEYS; k++)
-		ids[k] = -1;
-	r = text_props(props, props_end, ids, &ptext);
-	if (r <= 0)
-		return r;
-	memcpy(e->ids, ids, sizeof(ids));
-	e->vcpus_count = (int)count;
-	e->props_text = ptext;
-	e->type = text_dup(type, tlen);
-	if (!e->type)
-		return -1;
-	if (path) {
-		e->qom_path = text_dup(path, plen);
-		if (!e->qom_path)
-			return -1;
-		e->online = true;
-		e->removable = removable_path(e->qom_path);
-		e->alias = alias_of(e->qom_path);
-	}
-	return 1;
-}
-
-/* Element i of a list parsed alone (new reference; NULL when out of
- * memory: the text passed js_simple, so jansson accepts it). */
-static json_t *list_elem_tree(const struct reply_list *l, size_t i)
-{
-	return json_loadb(l->el[i], (size_t)(l->el_end[i] - l->el[i]),
-			  JSON_DECODE_ANY, NULL);
-}
-
-static bool list_is_array(const struct reply_list *l)
-{
-	return l->arr ? json_is_array(l->arr) : true;
-}
-
-/* Entry i of query-hotpluggable-cpus into e: as parse_entity(). */
-static bool list_entity(const struct reply_list *l, size_t i,
-			struct topo_entity *e, struct vc_err *err)
-{
-	json_t *row;
-	bool ok;
-	int r;
-
-	if (l->arr)
-		return parse_entity(json_array_get(l->arr, i), i, e, err);
-	r = text_entity(l->el[i], l->el_end[i], e);
-	if (r < 0)
-		return oom(err);
-	if (r > 0)
-		return true;
-	row = list_elem_tree(l, i);
-	if (!row)
-		return oom(err);
-	ok = parse_entity(row, i, e, err);
-	json_decref(row);
-	return ok;
 }
 
 static int ent_cmp(const void *a, const void *b)
@@ -532,7 +456,7 @@ static int build_entities(struct topology *t, const struct reply_list *hp,
 	size_t n, i;
 	long total = 0;
 
-	if (!list_is_array(hp))
+	if (!hp->is_list)
 		return vc_err_set(err, VC_EXIT_CONN, Q_HOTPLUG ": reply is not a list");
 	n = hp->n;
 	if (n == 0)
@@ -548,7 +472,7 @@ static int build_entities(struct topology *t, const struct reply_list *hp,
 	}
 	for (i = 0; i < n; i++) {
 		slots[i].reply_pos = i;
-		if (!list_entity(hp, i, &slots[i].e, err))
+		if (!parse_entity(hp->el[2 * i], hp->el[2 * i + 1], i, &slots[i].e, err))
 			goto fail_at;
 		total += slots[i].e.vcpus_count;
 		if (total > TOPO_MAX_VCPUS) {
@@ -636,189 +560,65 @@ static long thread_suffix(const char *path)
 	return n;
 }
 
+enum { F_PATH, F_OLD_PATH, F_INDEX, F_TID, F_TARGET, F_STATE, F_PROPS,
+       F_NFIELDS };
+static const char *const fast_fields[F_NFIELDS] = {
+	"qom-path", "qom_path", "cpu-index", "thread-id", "target",
+	"cpu-state", "props",
+};
+
+/* Entry pos of query-cpus-fast, p[0, end), into r. */
 static bool parse_fast_row(const struct path_ref *idx, size_t n_idx,
-			   json_t *row, size_t pos, struct fast_row *r,
-			   struct vc_err *err)
+			   const char *p, const char *end, size_t pos,
+			   struct fast_row *r, struct vc_err *err)
 {
-	const char *path;
-	json_t *props;
+	struct field f[F_NFIELDS];
 	long ent;
 
-	if (!json_is_object(row)) {
+	if (*p != '{') {
 		vc_err_set(err, VC_EXIT_CONN, Q_FAST ": entry %zu: not an object", pos);
 		return false;
 	}
-	if (!json_object_get(row, "qom-path")) {
+	get_fields(p, end, fast_fields, F_NFIELDS, f);
+	if (!f[F_PATH].v) {
 		/* The old query-cpus spelled its fields with underscores. */
 		vc_err_set(err, VC_EXIT_CONN, Q_FAST ": entry %zu: 'qom-path' is missing%s",
-			   pos, json_object_get(row, "qom_path") ?
+			   pos, f[F_OLD_PATH].v ?
 			   " (this looks like a reply to the old query-cpus)" : "");
 		return false;
 	}
-	if (!get_opt_string(row, "qom-path", &path, Q_FAST, pos, err))
+	if (!get_opt_string(&f[F_PATH], "qom-path", &r->qom_path, Q_FAST, pos, err))
 		return false;
-	if (!path) {
+	if (!r->qom_path) {
 		vc_err_set(err, VC_EXIT_CONN, Q_FAST ": entry %zu: 'qom-path' is not a string", pos);
 		return false;
 	}
-	if (!get_int(row, "", "cpu-index", true, 0, &r->cpu_index, Q_FAST, pos, err) ||
-	    !get_int(row, "", "thread-id", false, 1, &r->thread_id, Q_FAST, pos, err) ||
-	    !get_opt_string(row, "target", &r->target, Q_FAST, pos, err) ||
-	    !get_opt_string(row, "cpu-state", &r->cpu_state, Q_FAST, pos, err))
+	if (!get_int(&f[F_INDEX], "", "cpu-index", true, 0, &r->cpu_index, Q_FAST, pos, err) ||
+	    !get_int(&f[F_TID], "", "thread-id", false, 1, &r->thread_id, Q_FAST, pos, err) ||
+	    !get_opt_string(&f[F_TARGET], "target", &r->target, Q_FAST, pos, err) ||
+	    !get_opt_string(&f[F_STATE], "cpu-state", &r->cpu_state, Q_FAST, pos, err))
 		return false;
-	props = json_object_get(row, "props");
-	if (props && !json_is_object(props)) {
+	if (f[F_PROPS].v && *f[F_PROPS].v != '{') {
 		vc_err_set(err, VC_EXIT_CONN, Q_FAST ": entry %zu: 'props' is not an object", pos);
 		return false;
 	}
-	ent = entity_of_path(idx, n_idx, path);
+	ent = entity_of_path(idx, n_idx, r->qom_path);
 	if (ent < 0) {
 		vc_err_set(err, VC_EXIT_CONN,
 			   Q_FAST ": entry %zu: qom-path '%s' belongs to no plugged entity of "
-			   Q_HOTPLUG, pos, path);
+			   Q_HOTPLUG, pos, r->qom_path);
 		return false;
 	}
 	r->entity = (size_t)ent;
-	r->qom_path = path;
-	r->thread_n = thread_suffix(path);
-	return true;
-}
-
-/* Copy the row's strings into r->buf, for rows read from text: nothing
- * then borrows from a tree freed after the row is read. */
-static bool own_row_strings(struct fast_row *r, const char *path, size_t plen,
-			    const char *target, size_t tlen,
-			    const char *state, size_t slen)
-{
-	char *o;
-
-	r->buf = malloc(plen + tlen + slen + 3);
-	if (!r->buf)
-		return false;
-	o = r->buf;
-	memcpy(o, path, plen);
-	o[plen] = '\0';
-	r->qom_path = o;
-	o += plen + 1;
-	r->target = NULL;
-	if (target) {
-		memcpy(o, target, tlen);
-		o[tlen] = '\0';
-		r->target = o;
-		o += tlen + 1;
-	}
-	r->cpu_state = NULL;
-	if (state) {
-		memcpy(o, state, slen);
-		o[slen] = '\0';
-		r->cpu_state = o;
-	}
-	return true;
-}
-
-static const char *text_opt_string(const char *v, const char *vend,
-				   size_t *len, bool *ok)
-{
-	*len = 0;
-	if (*v == 'n')
-		return NULL;
-	if (*v != '"') {
-		*ok = false;
-		return NULL;
-	}
-	*len = (size_t)(vend - v - 2);
-	return v + 1;
-}
-
-/* parse_fast_row() for an entry of simple JSON text p[0, end), on the
- * usual shape only.  Returns 1 with r filled, 0 when the entry needs
- * jansson (r untouched), -1 when out of memory. */
-static int text_fast_row(const struct path_ref *idx, size_t n_idx,
-			 const char *p, const char *end, struct fast_row *r)
-{
-	const char *key, *v, *vend, *path = NULL, *target = NULL, *state = NULL;
-	size_t klen, plen = 0, tlen = 0, slen = 0;
-	long cpu_index = -1, thread_id = -1, ent;
-	unsigned seen = 0, bit;
-	bool ok = true;
-
-	if (*p != '{')
-		return 0;
-	for (p++; (p = js_next_member(p, end, &vend)); p = vend) {
-		v = js_member_value(p, end, &key, &klen);
-		vend = js_skip_value(v, end);
-		if (KEY_IS(key, klen, "qom-path")) {
-			bit = 1;
-			path = *v == '"' ? v + 1 : NULL;
-			plen = (size_t)(vend - v - 2);
-			ok = ok && path;
-		} else if (KEY_IS(key, klen, "cpu-index")) {
-			bit = 2;
-			ok = ok && text_int(v, vend, 0, INT32_MAX, &cpu_index);
-		} else if (KEY_IS(key, klen, "thread-id")) {
-			bit = 4;
-			ok = ok && text_int(v, vend, 1, INT32_MAX, &thread_id);
-		} else if (KEY_IS(key, klen, "target")) {
-			bit = 8;
-			target = text_opt_string(v, vend, &tlen, &ok);
-		} else if (KEY_IS(key, klen, "cpu-state")) {
-			bit = 16;
-			state = text_opt_string(v, vend, &slen, &ok);
-		} else if (KEY_IS(key, klen, "props")) {
-			bit = 32;
-			ok = ok && *v == '{';
-		} else {
-			continue;
-		}
-		if (!ok || (seen & bit))
-			return 0;
-		seen |= bit;
-	}
-	if (!path || cpu_index < 0)
-		return 0;
-	if (!own_row_strings(r, path, plen, target, tlen, state, slen))
-		return -1;
-	ent = entity_of_path(idx, n_idx, r->qom_path);
-	if (ent < 0) {
-		free(r->buf);
-		r->buf = NULL;
-		return 0;
-	}
-	r->entity = (size_t)ent;
-	r->cpu_index = cpu_index;
-	r->thread_id = thread_id;
 	r->thread_n = thread_suffix(r->qom_path);
-	return 1;
+	return true;
 }
 
-/* Entry i of query-cpus-fast into r: as parse_fast_row(). */
-static bool list_fast_row(const struct reply_list *l, size_t i,
-			  const struct path_ref *idx, size_t n_idx,
-			  struct fast_row *r, struct vc_err *err)
+static void fast_row_clear(struct fast_row *r)
 {
-	json_t *row;
-	bool ok;
-	int rc;
-
-	if (l->arr)
-		return parse_fast_row(idx, n_idx, json_array_get(l->arr, i), i,
-				      r, err);
-	rc = text_fast_row(idx, n_idx, l->el[i], l->el_end[i], r);
-	if (rc < 0)
-		return oom(err);
-	if (rc > 0)
-		return true;
-	row = list_elem_tree(l, i);
-	if (!row)
-		return oom(err);
-	ok = parse_fast_row(idx, n_idx, row, i, r, err);
-	if (ok && !own_row_strings(r, r->qom_path, strlen(r->qom_path),
-				   r->target, r->target ? strlen(r->target) : 0,
-				   r->cpu_state,
-				   r->cpu_state ? strlen(r->cpu_state) : 0))
-		ok = oom(err);
-	json_decref(row);
-	return ok;
+	free(r->qom_path);
+	free(r->target);
+	free(r->cpu_state);
 }
 
 static int fast_cmp(const void *a, const void *b)
@@ -832,16 +632,16 @@ static int fast_cmp(const void *a, const void *b)
 	return x->cpu_index < y->cpu_index ? -1 : x->cpu_index > y->cpu_index;
 }
 
-static bool fill_vcpu(struct topo_vcpu *v, const struct fast_row *r)
+/* The row's strings move to the vCPU. */
+static void fill_vcpu(struct topo_vcpu *v, struct fast_row *r)
 {
 	v->online = true;
 	v->cpu_index = (int)r->cpu_index;
 	v->thread_id = r->thread_id;
-	v->qom_path = dup_str(r->qom_path);
-	v->target = dup_str(r->target);
-	v->cpu_state = dup_str(r->cpu_state);
-	return v->qom_path && (!r->target || v->target) &&
-	       (!r->cpu_state || v->cpu_state);
+	v->qom_path = r->qom_path;
+	v->target = r->target;
+	v->cpu_state = r->cpu_state;
+	r->qom_path = r->target = r->cpu_state = NULL;
 }
 
 /* Two of the first n rows claiming one qom-path: -1 with err set. */
@@ -878,7 +678,7 @@ static int merge_fast(struct topology *t, const struct reply_list *cf,
 	const struct topo_entity *e;
 	int rc = -1;
 
-	if (!list_is_array(cf))
+	if (!cf->is_list)
 		return vc_err_set(err, VC_EXIT_CONN, Q_FAST ": reply is not a list");
 	n = cf->n;
 	if (n > (size_t)t->max)
@@ -892,7 +692,8 @@ static int merge_fast(struct topology *t, const struct reply_list *cf,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (!list_fast_row(cf, i, idx, n_idx, &rows[i], err)) {
+		if (!parse_fast_row(idx, n_idx, cf->el[2 * i], cf->el[2 * i + 1], i,
+				    &rows[i], err)) {
 			prefer_dup_error(check_fast_paths(rows, i, &dup), &dup, err);
 			goto out;
 		}
@@ -914,10 +715,7 @@ static int merge_fast(struct topology *t, const struct reply_list *cf,
 		for (used = 0; used < j - i; used++) {
 			struct topo_vcpu *v = &t->vcpus[e->first + used];
 
-			if (!fill_vcpu(v, &rows[i + used])) {
-				oom(err);
-				goto out;
-			}
+			fill_vcpu(v, &rows[i + used]);
 			t->online++;
 			if (e->removable)
 				t->removable++;
@@ -927,7 +725,7 @@ static int merge_fast(struct topology *t, const struct reply_list *cf,
 out:
 	free(idx);
 	for (i = 0; rows && i < n; i++)
-		free(rows[i].buf);
+		fast_row_clear(&rows[i]);
 	free(rows);
 	return rc;
 }
@@ -1034,56 +832,42 @@ static void assume_plugged_online(struct topology *t)
 	}
 }
 
-static void list_of_tree(struct reply_list *l, json_t *arr)
-{
-	memset(l, 0, sizeof(*l));
-	l->arr = arr;
-	l->n = json_is_array(arr) ? json_array_size(arr) : 0;
-}
-
-/* A list from reply text.  Simple JSON is split into elements, each read
- * from the text later; anything else is parsed into a tree here.  Returns
- * 0, or -1 with err set when the text is not JSON or out of memory. */
+/* A list from reply text (valid JSON when checked, else checked here),
+ * split into its elements in one pass.  Returns 0, or -1 with err set
+ * when the text is not JSON or out of memory. */
 static int list_of_text(struct reply_list *l, const char *text, size_t len,
-			const char *query, struct vc_err *err)
+			bool checked, const char *query, struct vc_err *err)
 {
-	const char *end = text + len, *p, *vend;
-	json_error_t jerr;
-	size_t n = 0;
+	const char *end = text + len, *p, *vend, **el;
+	size_t cap = 0, bad;
 
 	memset(l, 0, sizeof(*l));
+	if (!checked && !js_valid(text, len, &bad))
+		return vc_err_set(err, VC_EXIT_CONN,
+				  "%s: malformed JSON at byte %zu", query, bad);
 	p = js_skip_ws(text, end);
-	if (!js_simple(text, len) || *p != '[') {
-		l->tree = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
-		if (!l->tree)
-			return vc_err_set(err, VC_EXIT_CONN,
-					  "%s: malformed JSON: %s", query, jerr.text);
-		list_of_tree(l, l->tree);
-		l->tree = l->arr;
+	if (*p != '[')
 		return 0;
-	}
-	for (p++; (p = js_next_member(p, end, &vend)); p = js_skip_value(p, end))
-		n++;
-	l->n = n;
-	/* Longer lists are refused by their count alone. */
-	if (n > TOPO_MAX_VCPUS)
-		return 0;
-	l->el = malloc(2 * (n ? n : 1) * sizeof(*l->el));
-	if (!l->el)
-		return oom(err), -1;
-	l->el_end = l->el + n;
-	n = 0;
-	p = js_skip_ws(text, end);
-	for (p++; (p = js_next_member(p, end, &vend)); p = l->el_end[n++]) {
-		l->el[n] = p;
-		l->el_end[n] = js_skip_value(p, end);
+	l->is_list = true;
+	for (p++; (p = js_next_member(p, end, &vend)); p = l->el[2 * l->n++ + 1]) {
+		/* Longer lists are refused by their count alone. */
+		if (l->n > TOPO_MAX_VCPUS)
+			return 0;
+		if (l->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			el = realloc(l->el, 2 * cap * sizeof(*el));
+			if (!el)
+				return oom(err), -1;
+			l->el = el;
+		}
+		l->el[2 * l->n] = p;
+		l->el[2 * l->n + 1] = js_skip_value(p, end);
 	}
 	return 0;
 }
 
 static void list_free(struct reply_list *l)
 {
-	json_decref(l->tree);
 	free(l->el);
 	memset(l, 0, sizeof(*l));
 }
@@ -1132,117 +916,107 @@ static int add_cpus_fast(struct topology *t, const struct reply_list *cpus_fast,
 	return 0;
 }
 
-int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
-	       pid_t qemu_pid, struct vc_err *err)
-{
-	struct reply_list hp, cf;
-
-	list_of_tree(&hp, hotpluggable);
-	if (build_skeleton(t, &hp, err))
-		return -1;
-	if (!cpus_fast) {
-		assume_plugged_online(t);
-		return 0;
-	}
-	list_of_tree(&cf, cpus_fast);
-	return add_cpus_fast(t, &cf, qemu_pid, err);
-}
-
-int topo_build_text(struct topology *t, const char *hotpluggable,
-		    size_t hp_len, const char *cpus_fast, size_t cf_len,
-		    pid_t qemu_pid, struct vc_err *err)
-{
-	struct reply_list hp, cf;
-	int rc;
-
-	memset(t, 0, sizeof(*t));
-	if (list_of_text(&hp, hotpluggable, hp_len, Q_HOTPLUG, err))
-		return -1;
-	rc = build_skeleton(t, &hp, err);
-	list_free(&hp);
-	if (rc)
-		return -1;
-	if (!cpus_fast) {
-		assume_plugged_online(t);
-		return 0;
-	}
-	if (list_of_text(&cf, cpus_fast, cf_len, Q_FAST, err)) {
-		topo_free(t);
-		return -1;
-	}
-	rc = add_cpus_fast(t, &cf, qemu_pid, err);
-	list_free(&cf);
-	return rc;
-}
-
-/* Run query on q into l: from the reply's text when it is simple (the
- * usual case), else from its tree.  Returns 0 or -1 with err set. */
-static int query_list(struct qmp *q, const char *query, struct reply_list *l,
-		      struct vc_err *err)
-{
-	const char *text;
-	json_t *val;
-	size_t len;
-	int r;
-
-	r = qmp_call_text(q, query, NULL, &text, &len, &val, err);
-	if (r < 0)
-		return -1;
-	if (r > 0)
-		return list_of_text(l, text, len, query, err);
-	list_of_tree(l, val);
-	l->tree = val;
-	return 0;
-}
-
-/* One reply read at a time, each from its text (see topo_build_text):
- * with thousands of vCPUs a reply's tree takes tens of ms and MiBs, and
- * the first is not needed once its entities are built.  The text lives in
- * q's buffer only until the next call, so each is consumed before the
- * next query. */
-int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
+/* The skeleton from query-hotpluggable-cpus' text.  On failure t is
+ * empty. */
+static int skeleton_of_text(struct topology *t, const char *text, size_t len,
+			    bool checked, struct vc_err *err)
 {
 	struct reply_list l;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (query_list(q, Q_HOTPLUG, &l, err))
+	if (list_of_text(&l, text, len, checked, Q_HOTPLUG, err))
 		return -1;
 	rc = build_skeleton(t, &l, err);
 	list_free(&l);
-	if (rc)
-		return -1;
-	if (query_list(q, Q_FAST, &l, err)) {
+	return rc;
+}
+
+/* query-cpus-fast's text into a skeleton.  On failure t is freed. */
+static int fast_of_text(struct topology *t, const char *text, size_t len,
+			bool checked, pid_t qemu_pid, struct vc_err *err)
+{
+	struct reply_list l;
+	int rc;
+
+	if (list_of_text(&l, text, len, checked, Q_FAST, err)) {
 		topo_free(t);
 		return -1;
 	}
-	rc = add_cpus_fast(t, &l, qmp_peer_pid(q), err);
+	rc = add_cpus_fast(t, &l, qemu_pid, err);
 	list_free(&l);
 	return rc;
+}
+
+int topo_build(struct topology *t, const char *hotpluggable, size_t hp_len,
+	       const char *cpus_fast, size_t cf_len, pid_t qemu_pid,
+	       struct vc_err *err)
+{
+	if (skeleton_of_text(t, hotpluggable, hp_len, false, err))
+		return -1;
+	if (!cpus_fast) {
+		assume_plugged_online(t);
+		return 0;
+	}
+	return fast_of_text(t, cpus_fast, cf_len, false, qemu_pid, err);
+}
+
+int topo_build_json(struct topology *t, json_t *hotpluggable,
+		    json_t *cpus_fast, pid_t qemu_pid, struct vc_err *err)
+{
+	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+	char *hp, *cf = NULL;
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	hp = json_dumps(hotpluggable, flags);
+	if (cpus_fast)
+		cf = json_dumps(cpus_fast, flags);
+	if (!hp || (cpus_fast && !cf))
+		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	else
+		rc = topo_build(t, hp, strlen(hp), cf, cf ? strlen(cf) : 0,
+				qemu_pid, err);
+	free(hp);
+	free(cf);
+	return rc;
+}
+
+/* One reply read at a time: its text lives in q's buffer only until the
+ * next call, so each is consumed before the next query. */
+int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
+{
+	const char *text;
+	size_t len;
+
+	memset(t, 0, sizeof(*t));
+	if (qmp_call_text(q, Q_HOTPLUG, NULL, &text, &len, err) < 0 ||
+	    skeleton_of_text(t, text, len, true, err) < 0)
+		return -1;
+	if (qmp_call_text(q, Q_FAST, NULL, &text, &len, err) < 0) {
+		topo_free(t);
+		return -1;
+	}
+	return fast_of_text(t, text, len, true, qmp_peer_pid(q), err);
 }
 
 int topo_query_hotpluggable(struct qmp *q, struct topology *t,
 			    struct vc_err *err)
 {
-	json_t *hp;
-	int rc;
+	const char *text;
+	size_t len;
 
 	memset(t, 0, sizeof(*t));
-	hp = qmp_call(q, Q_HOTPLUG, NULL, err);
-	if (!hp)
+	if (qmp_call_text(q, Q_HOTPLUG, NULL, &text, &len, err) < 0 ||
+	    skeleton_of_text(t, text, len, true, err) < 0)
 		return -1;
-	rc = topo_build(t, hp, NULL, qmp_peer_pid(q), err);
-	json_decref(hp);
-	return rc;
+	assume_plugged_online(t);
+	return 0;
 }
 
 json_t *topo_entity_props(const struct topo_entity *e)
 {
-	if (e->props)
-		return json_deep_copy(e->props);
-	if (e->props_text)
-		return json_loads(e->props_text, 0, NULL);
-	return NULL;
+	return e->props ? json_loads(e->props, 0, NULL) : NULL;
 }
 
 const struct topo_entity *topo_find_alias(const struct topology *t,
@@ -1328,8 +1102,7 @@ static json_t *vcpu_to_json(const struct topology *t, const struct topo_vcpu *v)
 			    str_or_null(e->online ? topo_entity_device_id(e) : NULL));
 	json_object_set_new(o, "qom_path", str_or_null(v->qom_path));
 	json_object_set_new(o, "type", json_string(e->type));
-	json_object_set_new(o, "props", e->props ? json_incref(e->props) :
-			    topo_entity_props(e));
+	json_object_set_new(o, "props", topo_entity_props(e));
 	json_object_set_new(o, "topology", topo);
 	json_object_set_new(o, "node", int_or_null(e->ids[TOPO_NODE]));
 	json_object_set_new(o, "cpu_index", int_or_null(v->cpu_index));
@@ -1373,3 +1146,4 @@ fail:
 	json_decref(keys);
 	return NULL;
 }
+

@@ -5,7 +5,7 @@
 # binary; the lists below are only the fallback when it cannot be run.
 # Installed as $(DATADIR)/bash-completion/completions/vcpuctl.
 
-_vcpuctl_commands_fallback="show count plan set add del wait tune events guest"
+_vcpuctl_commands_fallback="ls show count plan set add del wait tune events guest"
 
 _vcpuctl_commands()
 {
@@ -19,6 +19,34 @@ _vcpuctl_options()
 {
 	"$1" "$2" --help 2>/dev/null |
 		grep -oE -- '(^|[ ,])--[a-z][a-z-]*' | sed 's/^[ ,]*//' | sort -u
+}
+
+# -s name:NAME / -s pid:PID, from the names and pids "vcpuctl ls" finds.
+# ':' is in COMP_WORDBREAKS, so bash hands "name:we" over as three words:
+# read the whole word from the line, and give back only what follows its
+# last ':'.  Returns 1 when the word is no such selector.
+_vcpuctl_selector()
+{
+	local prog=$1 line=${COMP_LINE:0:COMP_POINT} word before col cands head
+	word=${line##*[[:space:]]}
+	before=${line%"$word"}
+	before=${before%"${before##*[![:space:]]}"}
+	before=${before##*[[:space:]]}
+	case $word in
+	--socket=*) word=${word#--socket=} ;;
+	*) case $before in -s|--socket) ;; *) return 1 ;; esac ;;
+	esac
+	case $word in
+	name:*) col=2 ;;
+	pid:*) col=1 ;;
+	*) return 1 ;;
+	esac
+	cands=$("$prog" ls 2>/dev/null |
+		awk -v c="$col" -v p="${word%%:*}:" 'NR > 1 && $c != "-" { print p $c }' | sort -u)
+	COMPREPLY=($(compgen -W "$cands" -- "$word"))
+	head=${word%"${word##*:}"}
+	COMPREPLY=("${COMPREPLY[@]#"$head"}")
+	return 0
 }
 
 _vcpuctl()
@@ -48,8 +76,15 @@ _vcpuctl()
 		return 0
 	fi
 
+	_vcpuctl_selector "$prog" && return 0
 	case $prev in
-	-s|--socket|--trace|--guest-agent)
+	-s|--socket)
+		COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "name: pid:" -- "$cur"))
+		[[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *: ]] &&
+			compopt -o nospace 2>/dev/null
+		return 0
+		;;
+	--trace|--guest-agent)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;

@@ -75,6 +75,9 @@ int cli_global_option_arity(const char *opt, bool is_long);
 void cli_common_init(struct cli_common *c);
 
 /* Connect to c->socket; fails with VC_EXIT_USAGE when no socket was named.
+ * A "name:NAME" or "pid:PID" socket is first resolved through a scan of
+ * /proc (discover.h: exit codes and messages there) and c->socket then
+ * points at the monitor's "unix:PATH" / "tcp:HOST:PORT".
  * When c->lock is set, first takes the VM's lock (lock.h), waiting up to
  * c->lock_timeout_ms; VC_EXIT_BUSY when another vcpuctl keeps it.  The lock
  * stays held, in c->lock_fd, until cli_unlock() or the process exits, so it

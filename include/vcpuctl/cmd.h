@@ -3,6 +3,7 @@
 #ifndef VCPUCTL_CMD_H
 #define VCPUCTL_CMD_H
 
+int cmd_ls(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_count(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

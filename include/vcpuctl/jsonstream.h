@@ -64,17 +64,17 @@ int js_next_frame(struct jstream *js, const char **text, size_t *len,
 int js_parse_frame(const char *text, size_t len, json_t **out,
 		   struct vc_err *err);
 
-/* "Simple" JSON: a subset of what jansson accepts, chosen so that a
- * scanner can read values straight from the text and copy them to output
- * with the bytes jansson's compact dump would write.  Strings hold only
- * printable ASCII without '"' or '\' (so no escapes), numbers are integers
- * of at most 18 digits without "-0" (so they fit json_int_t), nesting is at
- * most JS_MAX_DEPTH.  Text outside the subset is not wrong, it only needs
- * jansson: callers fall back to it.
+/* Reading values straight from a reply's text, without a jansson tree:
+ * for replies of thousands of vCPUs, where a tree costs more than the
+ * work done on it.
  *
- * js_simple() tells whether text[0, len) is one such value, with optional
- * whitespace around it.  The walkers below assume text that passed it. */
-bool js_simple(const char *text, size_t len);
+ * js_valid() tells whether text[0, len) is one JSON value that jansson
+ * would accept (strings of well-formed UTF-8 and escapes, no U+0000,
+ * nesting at most JS_MAX_DEPTH), with optional whitespace around it; any
+ * size of number passes.  When not, *bad_at (may be NULL) is the offset
+ * of the first byte at fault.  The walkers below assume text that passed
+ * it. */
+bool js_valid(const char *text, size_t len, size_t *bad_at);
 
 /* The first byte at or after p that is not JSON whitespace. */
 const char *js_skip_ws(const char *p, const char *end);
@@ -90,9 +90,26 @@ const char *js_next_member(const char *p, const char *end,
 			   const char **end_out);
 
 /* The value of an object member whose key starts at p: the first byte of
- * the value after the ':'.  *key and *klen are the key's bytes, unquoted. */
+ * the value after the ':'.  *key and *klen are the key's bytes between
+ * the quotes, escapes not decoded (js_key_is compares them). */
 const char *js_member_value(const char *p, const char *end,
 			    const char **key, size_t *klen);
+
+/* The key's bytes (as js_member_value gives them) spell name. */
+bool js_key_is(const char *key, size_t klen, const char *name);
+
+/* The string value whose opening quote is at p, decoded (new, NUL
+ * terminated), or NULL when out of memory. */
+char *js_string_dup(const char *p, const char *end);
+
+/* Decode the n bytes between a string's quotes into out (n + 1 bytes at
+ * least); returns the decoded length. */
+size_t js_unescape(const char *s, size_t n, char *out);
+
+/* Copy the value p[0, end) to out without its whitespace (strings
+ * verbatim); returns the end of what was written, at most end - p bytes.
+ * Simple replies come out as jansson's compact dump would write them. */
+char *js_minify(const char *p, const char *end, char *out);
 
 /* Drop everything buffered (used after guest-sync to discard stale
  * replies). */

@@ -53,14 +53,12 @@ json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
 		 struct vc_err *err);
 
 /* qmp_call for replies too big to afford a jansson tree (thousands of
- * vCPUs).  When the reply is simple JSON (jsonstream.h) holding just
- * "return" and our "id", returns 1 with *text, *len the verbatim text of
- * the "return" value: borrowed, valid until the next call on q.  Otherwise
- * returns 0 with *val a new reference, exactly what qmp_call would have
- * returned, or -1 with err set exactly as qmp_call sets it. */
+ * vCPUs): returns 0 with *text, *len the verbatim text of the "return"
+ * value, valid JSON (js_valid), borrowed: valid until the next call on q.
+ * Errors are qmp_call's; a reply that is not JSON is VC_EXIT_CONN
+ * "<command>: malformed JSON at byte N". */
 int qmp_call_text(struct qmp *q, const char *command, json_t *args,
-		  const char **text, size_t *len, json_t **val,
-		  struct vc_err *err);
+		  const char **text, size_t *len, struct vc_err *err);
 
 /* Class of the last QMP error reply ("GenericError", "DeviceNotFound"...),
  * or "" when the last call did not fail that way (borrowed). */

@@ -12,6 +12,9 @@
  * index is what the user names ("vcpuctl del 5") and what new device ids
  * are made from ("vcpu5").
  *
+ * Both replies are read from their text by one scanner (jsonstream.h),
+ * whatever their size and whether or not --trace is on: no jansson tree.
+ *
  * Pure: topo_build() does no I/O and can be fed captured replies.
  */
 #ifndef VCPUCTL_TOPOLOGY_H
@@ -40,10 +43,8 @@ extern const char *const topo_key_name[TOPO_NKEYS];
 
 struct topo_entity {
 	char *type;          /* QOM type, sent as "driver" to device_add */
-	json_t *props;       /* owned reference; every prop verbatim */
-	char *props_text;    /* or (owned, props then NULL): the same as
-	                        compact JSON, when built from reply text;
-	                        use topo_entity_props() for a json_t */
+	char *props;         /* owned: the props object as QEMU sent it, in
+	                        compact JSON; topo_entity_props() for a json_t */
 	long ids[TOPO_NKEYS];/* -1 where QEMU reports no such prop */
 	int vcpus_count;     /* >= 1 */
 	char *qom_path;      /* NULL when not plugged */
@@ -78,28 +79,24 @@ struct topology {
 	char *thread_warning;
 };
 
-/* Build a topology from the "return" values of query-hotpluggable-cpus and
- * query-cpus-fast (borrowed).  cpus_fast may be NULL: the planner needs only
- * query-hotpluggable-cpus, and a plug must cost one round trip per vCPU plus
- * two; vCPUs of plugged entities then count as online with unknown thread
- * ids (-1) and per_vcpu_threads is false with no warning.  qemu_pid is
- * QEMU's pid when known, else 0.
+/* Build a topology from the "return" values of query-hotpluggable-cpus
+ * and query-cpus-fast as JSON text (borrowed).  cpus_fast may be NULL: the
+ * planner needs only query-hotpluggable-cpus, and a plug must cost one
+ * round trip per vCPU plus two; vCPUs of plugged entities then count as
+ * online with unknown thread ids (-1) and per_vcpu_threads is false with
+ * no warning.  qemu_pid is QEMU's pid when known, else 0.
  * Returns 0, or -1 with err set (VC_EXIT_CONN: "query-hotpluggable-cpus:
- * entry 3: 'vcpus-count' is not an integer") on replies of the wrong shape.
- * On failure *t is left empty and need not be freed. */
-int topo_build(struct topology *t, json_t *hotpluggable, json_t *cpus_fast,
-	       pid_t qemu_pid, struct vc_err *err);
+ * entry 3: 'vcpus-count' is not an integer"; text that is not JSON:
+ * "query-cpus-fast: malformed JSON at byte 17") on replies of the wrong
+ * shape.  On failure *t is left empty and need not be freed. */
+int topo_build(struct topology *t, const char *hotpluggable, size_t hp_len,
+	       const char *cpus_fast, size_t cf_len, pid_t qemu_pid,
+	       struct vc_err *err);
 
-/* topo_build() from the replies' "return" values as JSON text (borrowed;
- * cpus_fast may be NULL), for replies of thousands of vCPUs: entries of
- * the usual shape are read straight from the text, without a jansson
- * tree, and keep their props as text (props_text).  Any other entry is
- * parsed with jansson and checked as topo_build() checks it, so results
- * and error messages are the same.  Text that is not JSON fails with
- * "query-hotpluggable-cpus: malformed JSON: ...". */
-int topo_build_text(struct topology *t, const char *hotpluggable,
-		    size_t hp_len, const char *cpus_fast, size_t cf_len,
-		    pid_t qemu_pid, struct vc_err *err);
+/* topo_build() from jansson values (borrowed; cpus_fast may be NULL), for
+ * callers that hold trees: they are written out as text and read back. */
+int topo_build_json(struct topology *t, json_t *hotpluggable,
+		    json_t *cpus_fast, pid_t qemu_pid, struct vc_err *err);
 
 /* Run both queries on q and build.  Two round trips. */
 int topo_query(struct qmp *q, struct topology *t, struct vc_err *err);

@@ -77,7 +77,7 @@ static void setup_once(void)
 	if (listen_fd >= 0)
 		return;
 	doc = json_loads(topo_json, 0, NULL);
-	if (!doc || topo_build(&topo, json_object_get(doc, "hp"),
+	if (!doc || topo_build_json(&topo, json_object_get(doc, "hp"),
 			       json_object_get(doc, "cf"), 0, &err) < 0) {
 		fprintf(stderr, "fuzz_agent: topology: %s\n", err.msg);
 		abort();

@@ -1,10 +1,11 @@
 /* fuzz_topology.c - libFuzzer target for the topology builder and the
  * planner that runs on its result.
  *
- * Also topo_build_text(), the scanner that reads big replies straight from
- * their text: on the compact text of the same replies it must give what
- * topo_build() gives, messages included; input that is not JSON goes to it
- * raw (two texts split at a NUL byte).
+ * The builder reads the replies' text with its own scanner: the same
+ * replies spaced two ways (compact, pretty=on) must give the same model
+ * and messages, every entity's props must read back as an object, and
+ * raw input (two texts split at a NUL byte) it accepts must be JSON that
+ * jansson accepts too.
  *
  * Input: a JSON object {"hotpluggable": <reply>, "cpus_fast": <reply>,
  * "pid": N, "count": N, "list": "cpulist"}, every member optional, as
@@ -119,7 +120,7 @@ static void build(json_t *in, json_t *hp, json_t *cf)
 	json_t *doc;
 	size_t i;
 
-	if (topo_build(&t, hp, cf, json_is_integer(pid) ?
+	if (topo_build_json(&t, hp, cf, json_is_integer(pid) ?
 		       (pid_t)json_integer_value(pid) : 0, &err) < 0) {
 		if (!err.msg[0] || t.ents || t.vcpus || t.n_ents)
 			abort();
@@ -139,34 +140,44 @@ static void build(json_t *in, json_t *hp, json_t *cf)
 	topo_free(&t);
 }
 
-/* topo_build_text() promises topo_build()'s results and messages from the
- * replies' text: check that on the compact text of the same values. */
-static void build_text_same(json_t *in, json_t *hp, json_t *cf)
+static char *model_text(const struct topology *t)
+{
+	json_t *doc = topo_to_json(t);
+	char *s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	size_t i;
+
+	json_decref(doc);
+	for (i = 0; i < t->n_ents; i++) {
+		doc = topo_entity_props(&t->ents[i]);
+		if (!json_is_object(doc))
+			abort();
+		json_decref(doc);
+	}
+	return s;
+}
+
+/* Spacing is not meaning: compact and indented text build alike. */
+static void build_spaced_same(json_t *hp, json_t *cf)
 {
 	struct vc_err err = { 0 }, terr = { 0 };
 	struct topology t, tt;
 	char *hs, *cs = NULL, *a = NULL, *b = NULL;
-	json_t *doc;
+	const size_t pretty = JSON_INDENT(1) | JSON_ENCODE_ANY;
 	int rc, trc;
 
-	hs = json_dumps(hp, JSON_COMPACT | JSON_ENCODE_ANY);
+	hs = json_dumps(hp, pretty);
 	if (cf)
-		cs = json_dumps(cf, JSON_COMPACT | JSON_ENCODE_ANY);
+		cs = json_dumps(cf, pretty);
 	if (!hs || (cf && !cs))
 		goto out;
-	(void)in;
-	rc = topo_build(&t, hp, cf, 0, &err);
-	trc = topo_build_text(&tt, hs, strlen(hs), cs, cs ? strlen(cs) : 0, 0,
-			      &terr);
+	rc = topo_build_json(&t, hp, cf, 0, &err);
+	trc = topo_build(&tt, hs, strlen(hs), cs, cs ? strlen(cs) : 0, 0,
+			 &terr);
 	if (rc != trc || strcmp(err.msg, terr.msg) || err.code != terr.code)
 		abort();
 	if (rc == 0) {
-		doc = topo_to_json(&t);
-		a = json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
-		doc = topo_to_json(&tt);
-		b = json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
+		a = model_text(&t);
+		b = model_text(&tt);
 		if (!a || !b || strcmp(a, b))
 			abort();
 		topo_free(&t);
@@ -177,6 +188,18 @@ out:
 	free(b);
 	free(hs);
 	free(cs);
+}
+
+/* Text the builder took is JSON to jansson too (numbers past json_int_t
+ * aside: the builder judges range only where it reads a number). */
+static void check_jansson_agrees(const char *text, size_t len)
+{
+	json_error_t jerr;
+	json_t *v = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+
+	if (!v && !strstr(jerr.text, "too big") && !strstr(jerr.text, "overflow"))
+		abort();
+	json_decref(v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -192,13 +215,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Not JSON: the text scanner gets it raw, split at a NUL
 		 * into the two replies. */
 		nul = memchr(data, 0, size);
-		if (topo_build_text(&t, (const char *)data,
+		if (topo_build(&t, (const char *)data,
 				    nul ? (size_t)(nul - data) : size,
 				    nul ? (const char *)nul + 1 : NULL,
 				    nul ? size - (size_t)(nul - data) - 1 : 0,
 				    0, &err) == 0) {
 			check_topology(&t);
+			free(model_text(&t));
 			topo_free(&t);
+			check_jansson_agrees((const char *)data,
+					     nul ? (size_t)(nul - data) : size);
+			if (nul)
+				check_jansson_agrees((const char *)nul + 1,
+						     size - (size_t)(nul - data) - 1);
 		}
 		return 0;
 	}
@@ -209,8 +238,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cf = cf ? json_incref(cf) : json_array();
 		build(in, hp, cf);
 		build(in, hp, NULL);
-		build_text_same(in, hp, cf);
-		build_text_same(in, hp, NULL);
+		build_spaced_same(hp, cf);
+		build_spaced_same(hp, NULL);
 		json_decref(cf);
 	}
 	json_decref(in);

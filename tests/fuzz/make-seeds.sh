@@ -115,4 +115,15 @@ printf "\x01$sync$gcpus"'{"error": {"class": "CommandNotFound", "desc": "disable
 printf '\x00garbage\xff{"return": 7}\n\xff{"return": 4243}\n{"return": []}\n' \
 	>"$out/fuzz_agent/stale-sync"
 
+# discover: the command-line fixtures (one argument a line) as
+# /proc/PID/cmdline holds them, and QEMU option-syntax corners.
+mkdir -p "$out/fuzz_discover"
+for f in tests/fixtures/cmdlines/*.args; do
+	tr '\n' '\0' <"$f" >"$out/fuzz_discover/$(basename "$f" .args)"
+done
+printf 'qemu\0-qmp\0unix:/a,,b,server=on,wait=off\0-name\0guest=x,,y\0' \
+	>"$out/fuzz_discover/escapes"
+printf 'qemu\0-chardev\0socket,id=m,host=,port=1,server\0-mon\0m,mode=control\0-qmp\0tcp::\0-qmp\0unix:\0-qmp\0unix:=,\0-name' \
+	>"$out/fuzz_discover/edges"
+
 for d in "$out"/*; do echo "seeds: $(basename "$d"): $(ls "$d" | wc -l)"; done

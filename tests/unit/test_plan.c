@@ -1,4 +1,4 @@
-/* test_plan.c - the planner's rules, on topologies built by topo_build()
+/* test_plan.c - the planner's rules, on topologies built by topo_build_json()
  * from captured replies (tests/fixtures/plan/) and from small synthetic
  * replies made here: x86 threads, pseries cores of 8, mixed sizes.
  */
@@ -45,7 +45,7 @@ static void build(struct topology *t, json_t *hp, json_t *cf)
 {
 	struct vc_err err = { 0 };
 
-	if (topo_build(t, hp, cf, 0, &err) < 0)
+	if (topo_build_json(t, hp, cf, 0, &err) < 0)
 		fail_msg("topo_build: %s", err.msg);
 	json_decref(hp);
 	json_decref(cf);
@@ -898,11 +898,11 @@ static void command_props_verbatim(void **state)
 	struct topology t;
 	struct plan p;
 	struct vc_err err = { 0 };
-	json_t *before;
+	char *before;
 
 	(void)state;
 	topo_text(&t, hp, cf);
-	before = json_deep_copy(t.ents[1].props);
+	before = strdup(t.ents[1].props);
 	assert_int_equal(plan_count_req(&t, "2", -1, -1, &p, &err), 0);
 	assert_int_equal(p.n_steps, 1);
 	assert_json(plan_step_command(&t, &p.steps[0]),
@@ -911,8 +911,8 @@ static void command_props_verbatim(void **state)
 		    " \"thread-id\": 0, \"driver\": \"Broadwell-x86_64-cpu\","
 		    " \"id\": \"vcpu1\"}}");
 	/* Making the command leaves the topology's props alone. */
-	assert_true(json_equal(before, t.ents[1].props));
-	json_decref(before);
+	assert_string_equal(before, t.ents[1].props);
+	free(before);
 	plan_free(&p);
 	topo_free(&t);
 }

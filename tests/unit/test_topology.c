@@ -108,7 +108,7 @@ static void build_capture(const char *name, pid_t pid, struct topology *t)
 	snprintf(cf_name, sizeof(cf_name), PREFIX "%s-cpus.json", name);
 	hp = load_return(hp_name);
 	cf = load_return(cf_name);
-	if (topo_build(t, hp, cf, pid, &err)) {
+	if (topo_build_json(t, hp, cf, pid, &err)) {
 		print_error("%s: %s\n", name, err.msg);
 		fail();
 	}
@@ -427,7 +427,7 @@ static void test_x86_full_old_query_cpus(void **state)
 	json_t *cf = load_return(PREFIX "x86-full-cpus.json");
 
 	(void)state;
-	assert_int_equal(topo_build(&t, hp, cf, 0, &err), -1);
+	assert_int_equal(topo_build_json(&t, hp, cf, 0, &err), -1);
 	assert_int_equal(err.code, VC_EXIT_CONN);
 	assert_string_equal(err.msg,
 		"query-cpus-fast: entry 0: 'qom-path' is missing "
@@ -570,7 +570,7 @@ static void build_trace(const char *hp_id, const char *cf_id, pid_t pid,
 	struct vc_err err = { 0 };
 	json_t *hp = load_trace_reply(hp_id), *cf = load_trace_reply(cf_id);
 
-	if (topo_build(t, hp, cf, pid, &err)) {
+	if (topo_build_json(t, hp, cf, pid, &err)) {
 		print_error("%s/%s: %s\n", hp_id, cf_id, err.msg);
 		fail();
 	}
@@ -635,7 +635,7 @@ static void test_hotpluggable_only(void **state)
 	json_t *hp = load_trace_reply("c11");
 
 	(void)state;
-	assert_int_equal(topo_build(&t, hp, NULL, 0, &err), 0);
+	assert_int_equal(topo_build_json(&t, hp, NULL, 0, &err), 0);
 	assert_int_equal(t.online, 5);
 	assert_int_equal(t.max, 8);
 	assert_int_equal(t.removable, 3);
@@ -662,7 +662,7 @@ static void build_text(const char *hp_text, const char *cf_text, pid_t pid,
 	assert_non_null(hp);
 	assert_non_null(cf);
 	memset(err, 0, sizeof(*err));
-	assert_int_equal(topo_build(t, hp, cf, pid, err), want_rc);
+	assert_int_equal(topo_build_json(t, hp, cf, pid, err), want_rc);
 	json_decref(hp);
 	json_decref(cf);
 }
@@ -876,9 +876,11 @@ static void test_extra_fields(void **state)
 		   "[{\"qom-path\": \"/machine/peripheral-anon/device[3]\", \"cpu-index\": 0,"
 		   " \"thread-id\": 5, \"arch\": \"x86\", \"later\": [1]}]",
 		   0, &t, 0, &err);
-	props = t.ents[0].props;
+	props = topo_entity_props(&t.ents[0]);
+	assert_non_null(props);
 	assert_string_equal(json_string_value(json_object_get(props, "future-id")), "x");
 	assert_int_equal(json_integer_value(json_object_get(props, "core-id")), 0);
+	json_decref(props);
 	/* Plugged without an id: removable, and device_del takes the path. */
 	assert_true(t.ents[0].removable);
 	assert_null(t.ents[0].alias);
@@ -927,7 +929,7 @@ static void test_sort_and_threads_order(void **state)
 static void test_to_json(void **state)
 {
 	struct topology t;
-	json_t *doc, *v;
+	json_t *doc, *v, *props;
 
 	(void)state;
 	build_capture("ppc64-hotplug-4", 0, &t);
@@ -956,7 +958,9 @@ static void test_to_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(
 		json_object_get(v, "topology"), "core")), 16);
 	assert_int_equal(json_object_size(json_object_get(v, "topology")), 1);
-	assert_true(json_equal(json_object_get(v, "props"), t.ents[2].props));
+	props = topo_entity_props(&t.ents[2]);
+	assert_true(json_equal(json_object_get(v, "props"), props));
+	json_decref(props);
 	v = json_array_get(json_object_get(doc, "vcpus"), 0);
 	assert_true(json_is_true(json_object_get(v, "boot")));
 	assert_string_equal(json_string_value(json_object_get(v, "device_id")),
@@ -1036,7 +1040,7 @@ static void build_text_json(json_t *hp, json_t *cf, struct topology *t)
 {
 	struct vc_err err = { 0 };
 
-	if (topo_build(t, hp, cf, 0, &err)) {
+	if (topo_build_json(t, hp, cf, 0, &err)) {
 		print_error("topo_build: %s\n", err.msg);
 		fail();
 	}
@@ -1142,46 +1146,44 @@ static void assert_same_text(const char *what, const char *got,
 	fail();
 }
 
-/* Both builds of one pair of replies agree, the text one holds props as
- * text where the entry was of the usual shape, and the streamed document
- * is jansson's to the byte.  Returns how many entities kept text props. */
+/* One pair of replies built from jansson's compact text and from text
+ * spaced as given (QEMU's, pretty=on's) agree, every entity's props are an
+ * object, and the streamed document is jansson's to the byte.  Returns
+ * how many entities there are. */
 static size_t check_text_build(const char *what, json_t *hp, json_t *cf,
 			       size_t hp_flags, pid_t pid)
 {
 	struct topology a, b;
 	struct vc_err err = { 0 };
 	char *hp_text, *cf_text, *want, *got;
-	json_t *ja, *jb;
-	size_t i, n_text = 0;
+	json_t *ja, *jb, *props;
+	size_t i;
 
 	hp_text = json_dumps(hp, hp_flags | JSON_ENCODE_ANY);
-	cf_text = cf ? json_dumps(cf, JSON_ENCODE_ANY) : NULL;
+	cf_text = cf ? json_dumps(cf, hp_flags | JSON_ENCODE_ANY) : NULL;
 	assert_non_null(hp_text);
-	if (topo_build(&a, hp, cf, pid, &err)) {
-		print_error("%s: topo_build: %s\n", what, err.msg);
+	if (topo_build_json(&a, hp, cf, pid, &err)) {
+		print_error("%s: topo_build_json: %s\n", what, err.msg);
 		fail();
 	}
-	if (topo_build_text(&b, hp_text, strlen(hp_text), cf_text,
+	if (topo_build(&b, hp_text, strlen(hp_text), cf_text,
 			    cf_text ? strlen(cf_text) : 0, pid, &err)) {
-		print_error("%s: topo_build_text: %s\n", what, err.msg);
+		print_error("%s: topo_build: %s\n", what, err.msg);
 		fail();
 	}
 	ja = topo_to_json(&a);
 	jb = topo_to_json(&b);
 	if (!json_equal(ja, jb)) {
-		print_error("%s: the text build differs from the tree build\n", what);
+		print_error("%s: the spacing of the text changed the model\n", what);
 		fail();
 	}
 	for (i = 0; i < b.n_ents; i++) {
-		/* Exactly one form of props. */
-		assert_true(!b.ents[i].props != !b.ents[i].props_text);
-		n_text += b.ents[i].props_text != NULL;
+		props = topo_entity_props(&b.ents[i]);
+		assert_true(json_is_object(props));
+		json_decref(props);
 	}
 	want = jansson_show_json(&a, "10.0.2", "pkg", NULL);
 	got = streamed_show_json(&b, "10.0.2", "pkg", NULL);
-	assert_same_text(what, got, want);
-	free(got);
-	got = streamed_show_json(&a, "10.0.2", "pkg", NULL);
 	assert_same_text(what, got, want);
 	free(got);
 	free(want);
@@ -1191,7 +1193,7 @@ static size_t check_text_build(const char *what, json_t *hp, json_t *cf,
 	topo_free(&b);
 	free(hp_text);
 	free(cf_text);
-	return n_text;
+	return i;
 }
 
 static void test_text_captures(void **state)
@@ -1221,78 +1223,67 @@ static void test_text_captures(void **state)
 	}
 }
 
-/* Replies outside simple JSON (escapes, non-ASCII, reals, "-0") are read
- * by jansson whole; entries of simple JSON but not the usual shape
- * (duplicate or nested props, duplicate members) by jansson one by one.
- * The result is the tree build's either way. */
-static void test_text_fallbacks(void **state)
+/* Replies outside the usual shape: escapes, non-ASCII, reals, "-0",
+ * duplicate members (the last counts, as in jansson), nested props.
+ * Strings come out decoded; props verbatim, minus whitespace. */
+static void test_text_unusual(void **state)
 {
-	static const char odd_text[] =
+	static const char hp[] =
 		"[{\"props\": {\"core-id\": 0, \"x\": 1.5}, \"vcpus-count\": 1,"
 		"  \"type\": \"t\", \"qom-path\": \"/machine/unattached/device[0]\"},"
 		" {\"props\": {\"core-id\": 4}, \"vcpus-count\": 1, \"type\": \"caf\\u00e9\"},"
 		" {\"props\": {\"core-id\": 5, \"s\": \"a\\/b\"}, \"vcpus-count\": 1, \"type\": \"t\","
 		"  \"qom-path\": \"/machine/peripheral/v\\u0035\"},"
-		" {\"props\": {\"core-id\": 6, \"z\": -0}, \"vcpus-count\": 1, \"type\": \"t\"}]";
-	static const char odd_cf[] =
+		" {\"props\": {\"core-id\": 6, \"z\": -0, \"n\": {\"a\": [1, 2]}},"
+		"  \"vcpus-count\": 1, \"type\": \"t\", \"type\": \"u\"},"
+		" {\"props\": {\"core\\u002did\": 8, \"b\": true, \"c\": null, \"d\": \"x y\"},"
+		"  \"vcpus-count\": 1, \"type\": \"t\", \"qom-path\": null}]";
+	static const char cf[] =
 		"[{\"qom-path\": \"/machine/unattached/device[0]\", \"cpu-index\": 0,"
 		"  \"thread-id\": 10, \"target\": \"x86_64\", \"props\": {\"core-id\": 0}},"
-		" {\"qom-path\": \"/machine/peripheral/v5\", \"cpu-index\": 5,"
-		"  \"thread-id\": 15, \"target\": \"x86\\u005f64\", \"cpu-state\": \"\\u00e9\"}]";
-	static const char simple_text[] =
-		"[{\"props\": {\"core-id\": 1, \"core-id\": 2}, \"vcpus-count\": 1, \"type\": \"t\"},"
-		" {\"props\": {\"core-id\": 3, \"n\": {\"a\": 1}}, \"vcpus-count\": 1, \"type\": \"t\","
-		"  \"qom-path\": \"/machine/peripheral/v3\"},"
-		" {\"props\": {\"core-id\": 7}, \"vcpus-count\": 1, \"type\": \"t\", \"type\": \"u\"},"
-		" {\"props\": {\"core-id\": 8, \"b\": true, \"c\": null, \"d\": \"x y\"},"
-		"  \"vcpus-count\": 1, \"type\": \"t\", \"qom-path\": null}]";
-	static const char simple_cf[] =
-		"[{\"qom-path\": \"/machine/peripheral/v3\", \"cpu-index\": 3,"
-		"  \"cpu-index\": 4, \"thread-id\": 13}]";
-	json_t *hp = json_loads(odd_text, 0, NULL), *cf = json_loads(odd_cf, 0, NULL);
-	struct topology a, b;
+		" {\"qom-path\": \"/machine/peripheral/v5\", \"cpu-index\": 5, \"cpu-index\": 6,"
+		"  \"thread-id\": 15, \"target\": \"x86\\u005f64\", \"cpu-state\": \"\\u00e9\\ud83d\\ude00\"}]";
+	struct topology t;
 	struct vc_err err = { 0 };
-	json_t *ja, *jb;
-	char *want, *got;
-	size_t i, n_text = 0;
+	char *got;
 
 	(void)state;
-	assert_non_null(hp);
-	assert_non_null(cf);
-	assert_int_equal(check_text_build("odd", hp, cf, 0, 0), 0);
-	json_decref(hp);
-	json_decref(cf);
-
-	hp = json_loads(simple_text, 0, NULL);
-	cf = json_loads(simple_cf, 0, NULL);
-	assert_non_null(hp);
-	assert_non_null(cf);
-	assert_int_equal(topo_build(&a, hp, cf, 0, &err), 0);
-	assert_int_equal(topo_build_text(&b, simple_text, strlen(simple_text),
-					 simple_cf, strlen(simple_cf), 0, &err), 0);
-	ja = topo_to_json(&a);
-	jb = topo_to_json(&b);
-	assert_true(json_equal(ja, jb));
-	for (i = 0; i < b.n_ents; i++)
-		n_text += b.ents[i].props_text != NULL;
-	/* Only the last entry is of the usual shape. */
-	assert_int_equal(n_text, 1);
-	assert_string_equal(b.ents[3].props_text,
-			    "{\"core-id\":8,\"b\":true,\"c\":null,\"d\":\"x y\"}");
-	/* jansson keeps the last of duplicate members. */
-	assert_int_equal(b.vcpus[1].cpu_index, 4);
-	assert_string_equal(b.ents[2].type, "u");
-	want = jansson_show_json(&a, "1", "p", NULL);
-	got = streamed_show_json(&b, "1", "p", NULL);
-	assert_same_text("simple", got, want);
-	free(want);
+	assert_int_equal(topo_build(&t, hp, strlen(hp), cf, strlen(cf), 0, &err), 0);
+	assert_int_equal(t.n_ents, 5);
+	assert_string_equal(t.ents[0].props, "{\"core-id\":0,\"x\":1.5}");
+	assert_string_equal(t.ents[1].type, "caf\xc3\xa9");
+	assert_string_equal(t.ents[2].alias, "v5");
+	assert_string_equal(t.ents[2].props, "{\"core-id\":5,\"s\":\"a\\/b\"}");
+	assert_string_equal(t.ents[3].type, "u");
+	assert_string_equal(t.ents[3].props,
+			    "{\"core-id\":6,\"z\":-0,\"n\":{\"a\":[1,2]}}");
+	/* An escaped key is the key. */
+	assert_int_equal(t.ents[4].ids[TOPO_CORE], 8);
+	assert_int_equal(t.vcpus[2].cpu_index, 6);
+	assert_string_equal(t.vcpus[2].target, "x86_64");
+	assert_string_equal(t.vcpus[2].cpu_state, "\xc3\xa9\xf0\x9f\x98\x80");
+	/* --json stays ASCII: escaped props get jansson's spelling. */
+	got = streamed_show_json(&t, "1", "p", NULL);
+	assert_non_null(strstr(got, "\"props\":{\"core-id\":5,\"s\":\"a/b\"}"));
+	assert_non_null(strstr(got, "\"props\":{\"core-id\":6,\"z\":-0,"));
+	assert_non_null(strstr(got, "\"type\":\"caf\\u00E9\""));
 	free(got);
-	json_decref(ja);
-	json_decref(jb);
-	topo_free(&a);
-	topo_free(&b);
-	json_decref(hp);
-	json_decref(cf);
+	topo_free(&t);
+}
+
+/* Props with a key given twice are refused: which would QEMU take? */
+static void test_props_duplicate_key(void **state)
+{
+	static const char hp[] =
+		"[{\"props\": {\"core-id\": 1, \"core\\u002did\": 2}, \"vcpus-count\": 1,"
+		"  \"type\": \"t\"}]";
+	struct topology t;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(topo_build(&t, hp, strlen(hp), NULL, 0, 0, &err), -1);
+	assert_string_equal(err.msg,
+		"query-hotpluggable-cpus: entry 0: 'props' has the key 'core\\u002did' twice");
 }
 
 /* Every malformed reply fails the text build with the tree build's
@@ -1306,7 +1297,7 @@ static void test_bad_replies_text(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(topo_build_text(&t, bad_cases[i].hp,
+		assert_int_equal(topo_build(&t, bad_cases[i].hp,
 						 strlen(bad_cases[i].hp),
 						 bad_cases[i].cf,
 						 strlen(bad_cases[i].cf), 0,
@@ -1322,8 +1313,11 @@ static void test_bad_replies_text(void **state)
 		assert_int_equal(t.n_ents, 0);
 	}
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(topo_build_text(&t, "[{", 2, NULL, 0, 0, &err), -1);
-	assert_non_null(strstr(err.msg, "query-hotpluggable-cpus: malformed JSON: "));
+	assert_int_equal(topo_build(&t, "[{", 2, NULL, 0, 0, &err), -1);
+	assert_string_equal(err.msg, "query-hotpluggable-cpus: malformed JSON at byte 2");
+	assert_int_equal(topo_build(&t, "[{\"props\":{},\"vcpus-count\":1,\"type\":\"t\"}]", 41,
+				    "[\"\\u0000\"]", 10, 0, &err), -1);
+	assert_string_equal(err.msg, "query-cpus-fast: malformed JSON at byte 2");
 }
 
 /* A big synthetic topology (the usual shape throughout) and host-thread
@@ -1399,7 +1393,8 @@ int main(void)
 		cmocka_unit_test(test_to_json),
 		cmocka_unit_test(test_show_table),
 		cmocka_unit_test(test_text_captures),
-		cmocka_unit_test(test_text_fallbacks),
+		cmocka_unit_test(test_text_unusual),
+		cmocka_unit_test(test_props_duplicate_key),
 		cmocka_unit_test(test_bad_replies_text),
 		cmocka_unit_test(test_show_json_stream),
 	};
