@@ -5,7 +5,9 @@
 #   make check           unit, CLI (fake QMP server) and real-QEMU tests
 #   make check-asan      the same under ASan + UBSan
 #   make check-valgrind  CLI tests under valgrind
+#   make check-hostvm    cgroup v2 tests inside a VM that is a v2 host
 #   make demo            boot a throwaway guest and resize it
+#   make check-fresh     demo and check on a new debootstrap root (root; CI)
 #   make bench           timings against a bare client; bench-libvirt: against virsh
 #   make install         PREFIX=/usr/local DESTDIR=
 
@@ -20,7 +22,7 @@ PKG_CONFIG ?= pkg-config
 
 CFLAGS    ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-PKGS      := jansson libcgroup
+PKGS      := jansson libcgroup audit
 # Probed on first use, once, not when make reads this file: on a fresh
 # machine "make demo" reads it before "deps" has installed pkg-config and
 # the compiler.  (VAR = $(eval VAR := ...)$(VAR) caches the first answer.)
@@ -64,7 +66,7 @@ export VCPUCTL := $(abspath $(PROG))
 export VCPUCTL_BUILD := $(abspath $(BUILD))
 
 .PHONY: all deps check check-fresh pkgcheck check-unit check-cli check-e2e check-asan check-valgrind \
-	check-fuzz fuzz fuzz-bins guest demo bench bench-libvirt install uninstall clean lint-man
+	check-fuzz fuzz fuzz-bins guest hostvm check-hostvm demo bench bench-libvirt install uninstall clean lint-man
 
 all: $(PROG) $(TOOLS_BIN)
 
@@ -104,7 +106,7 @@ deps:
 	tests/deps.sh
 
 check: deps
-	$(MAKE) check-unit check-fuzz check-cli check-e2e
+	$(MAKE) check-unit check-fuzz check-cli check-e2e check-hostvm
 
 # Every corpus and regression input, once, without libFuzzer.
 check-fuzz: $(FUZZ_REPLAY)
@@ -137,6 +139,14 @@ guest:
 
 check-e2e: all guest
 	VCPUCTL_GUEST=$(abspath $(BUILD))/guest $(BATS) tests/e2e
+
+hostvm:
+	tests/hostvm/build.sh $(BUILD)/hostvm
+
+# This host's cpu and cpuset sit on cgroup v1; tests/hostvm/*.bats run in a
+# VM booted with cgroup2 alone (tests/hostvm/run.sh).
+check-hostvm: all hostvm
+	tests/hostvm/run.sh --out $(abspath $(BUILD))/hostvm -- $(BATS) tests/hostvm
 
 check-asan: deps
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \

@@ -196,7 +196,9 @@ static int agent_scan_sync(char *buf, size_t *len, json_int_t id)
 	}
 }
 
-int agent_sync(struct agent *a, struct vc_err *err)
+/* guest-sync-delimited with a fresh random id; everything that arrives
+ * before its answer is dropped. */
+static int agent_sync(struct agent *a, struct vc_err *err)
 {
 	const char *what = "guest-sync-delimited";
 	json_int_t id = agent_random_id();
@@ -350,7 +352,8 @@ static json_t *agent_reply_value(struct agent *a, const char *command,
 	return NULL;
 }
 
-json_t *agent_call(struct agent *a, const char *command, json_t *args,
+/* One command; a new reference to its "return", or NULL with err. */
+static json_t *agent_call(struct agent *a, const char *command, json_t *args,
 		   struct vc_err *err)
 {
 	json_t *req, *msg = NULL, *val;
@@ -1383,37 +1386,6 @@ out:
 	return rc;
 }
 
-json_t *agent_outcome_to_json(const struct agent_outcome *out)
-{
-	const struct agent_vcpu_outcome *it;
-	json_t *doc, *rows, *row;
-	size_t i;
-
-	rows = json_array();
-	doc = json_pack("{s:s,s:o*,s:b,s:o*,s:I,s:O}", "wanted",
-			out->online ? "online" : "offline",
-			"mapping", agent_map_name(out->how)
-			? json_string(agent_map_name(out->how)) : json_null(),
-			"ok", out->code == 0,
-			"error", out->error ? json_string(out->error) : json_null(),
-			"elapsed_ms", (json_int_t)out->elapsed_ms, "vcpus", rows);
-	json_decref(rows);
-	if (!doc)
-		return NULL;
-	for (i = 0; i < out->n; i++) {
-		it = &out->items[i];
-		row = json_pack("{s:i,s:o,s:s}", "index", it->index, "guest_cpu",
-				it->logical_id >= 0 ? json_integer(it->logical_id)
-						    : json_null(),
-				"state", agent_vcpu_state_name(it->state));
-		if (json_array_append_new(rows, row)) {
-			json_decref(doc);
-			return NULL;
-		}
-	}
-	return doc;
-}
-
 char *agent_outcome_text(const struct agent_outcome *out)
 {
 	static const enum agent_vcpu_state order[] = {
@@ -1446,45 +1418,6 @@ char *agent_outcome_text(const struct agent_outcome *out)
 		text = more;
 	}
 	return text;
-}
-
-int agent_annotate_show_json(json_t *doc, const struct agent_view *v,
-			     const struct topology *t)
-{
-	json_t *vcpus = json_object_get(doc, "vcpus");
-	json_t *row, *mism, *summary, *g;
-	const struct agent_gcpu *c;
-	size_t i, online = 0;
-	json_int_t index;
-	bool m;
-
-	if (!json_is_array(vcpus))
-		return -1;
-	mism = v->how != AGENT_MAP_NONE ? json_array() : json_null();
-	for (i = 0; i < v->guest.n; i++)
-		online += v->guest.cpus[i].online;
-	summary = json_pack("{s:o*,s:o*,s:I,s:I,s:o}",
-			    "mapping", agent_map_name(v->how)
-			    ? json_string(agent_map_name(v->how)) : json_null(),
-			    "note", v->note ? json_string(v->note) : json_null(),
-			    "online", (json_int_t)online,
-			    "cpus", (json_int_t)v->guest.n, "mismatch", mism);
-	if (!summary || json_object_set_new(doc, "guest_agent", summary))
-		return -1;
-	json_array_foreach(vcpus, i, row) {
-		index = json_integer_value(json_object_get(row, "index"));
-		c = agent_view_vcpu(v, (int)index);
-		g = c ? json_pack("{s:i,s:b,s:b}", "cpu", c->logical_id,
-				  "online", c->online, "can_offline",
-				  c->can_offline) : json_null();
-		m = t && agent_view_mismatch(v, t, (int)index);
-		if (!g || json_object_set_new(row, "guest", g) ||
-		    json_object_set_new(row, "guest_mismatch", json_boolean(m)))
-			return -1;
-		if (m && json_array_append_new(mism, json_integer(index)))
-			return -1;
-	}
-	return 0;
 }
 
 char *agent_view_text(const struct agent_view *v, const struct topology *t)

@@ -292,52 +292,39 @@ static struct apply_item *find_pending(struct apply_result *r, const char *id,
 
 /* Apply one QEMU event to the pending removals.  Returns true when it
  * concerned one of them: the guest is answering, so polling can wait. */
-static bool handle_event(struct apply_result *r, json_t *ev)
+static bool handle_event(struct apply_result *r, const struct qmp_event *ev)
 {
-	const char *name = json_string_value(json_object_get(ev, "event"));
-	json_t *data = json_object_get(ev, "data");
-	const char *dev, *path;
 	struct apply_item *it;
+	char why[128];
 
-	if (!name || !json_is_object(data))
-		return false;
-	if (!strcmp(name, "DEVICE_DELETED")) {
-		dev = json_string_value(json_object_get(data, "device"));
-		path = json_string_value(json_object_get(data, "path"));
-		it = find_pending(r, dev, path);
+	switch (ev->kind) {
+	case QMP_EV_DEVICE_DELETED:
+		it = find_pending(r, ev->device, ev->path);
 		if (it)
 			item_set(it, APPLY_REMOVED, NULL);
 		return it != NULL;
-	} else if (!strcmp(name, "DEVICE_UNPLUG_GUEST_ERROR")) {
-		dev = json_string_value(json_object_get(data, "device"));
-		path = json_string_value(json_object_get(data, "path"));
-		it = find_pending(r, dev, path);
+	case QMP_EV_UNPLUG_GUEST_ERROR:
+		it = find_pending(r, ev->device, ev->path);
 		if (it)
 			item_set(it, APPLY_REJECTED,
 				 "rejected by the guest (DEVICE_UNPLUG_GUEST_ERROR)");
 		return it != NULL;
-	} else if (!strcmp(name, "ACPI_DEVICE_OST")) {
-		json_t *info = json_object_get(data, "info");
-		json_int_t src, status;
-		char why[128];
-
-		if (!json_is_object(info))
+	case QMP_EV_ACPI_OST:
+		if (!ev->device || (ev->ost_source != OST_SRC_EJECT_REQUEST &&
+				    ev->ost_source != OST_SRC_EJECT_PROCESS))
 			return false;
-		dev = json_string_value(json_object_get(info, "device"));
-		src = json_integer_value(json_object_get(info, "source"));
-		status = json_integer_value(json_object_get(info, "status"));
-		if (!dev || (src != OST_SRC_EJECT_REQUEST && src != OST_SRC_EJECT_PROCESS))
-			return false;
-		it = find_pending(r, dev, NULL);
+		it = find_pending(r, ev->device, NULL);
 		if (!it)
 			return false;
 		/* Anything else (132, eject in progress) is news, not an end. */
-		if (!ost_is_rejection((long)status))
+		if (!ost_is_rejection(ev->ost_status))
 			return true;
-		snprintf(why, sizeof(why), "rejected by the guest: ACPI _OST status %lld (%s)",
-			 (long long)status, apply_ost_status_text((long)status));
+		snprintf(why, sizeof(why), "rejected by the guest: ACPI _OST status %ld (%s)",
+			 ev->ost_status, apply_ost_status_text(ev->ost_status));
 		item_set(it, APPLY_REJECTED, why);
 		return true;
+	case QMP_EV_OTHER:
+		break;
 	}
 	return false;
 }
@@ -345,12 +332,12 @@ static bool handle_event(struct apply_result *r, json_t *ev)
 /* Returns the number of events that concerned a pending removal. */
 static size_t drain_events(struct qmp *q, struct apply_result *r)
 {
+	struct qmp_event ev;
 	size_t news = 0;
-	json_t *ev;
 
-	while ((ev = qmp_event_pop(q))) {
-		news += handle_event(r, ev);
-		json_decref(ev);
+	while (qmp_event_next(q, &ev)) {
+		news += handle_event(r, &ev);
+		qmp_event_clear(&ev);
 	}
 	return news;
 }
@@ -365,30 +352,33 @@ static size_t count_pending(const struct apply_result *r)
 }
 
 /* Settle pending items by what QEMU lists now: a pending entity that is
- * gone was removed.  Replaces t.  Returns 0, or -1 with err set. */
+ * gone from both replies was removed; one whose device query-cpus-fast
+ * still lists (topology.h: leaving) is not yet.  Replaces t.  Returns 0,
+ * or -1 with err set. */
 static int settle_by_topology(struct qmp *q, struct topology *t,
 			      struct apply_result *r, struct vc_err *err)
 {
 	struct topology fresh = { 0 };
 	size_t i;
 
-	if (topo_query_hotpluggable(q, &fresh, err) < 0)
+	if (topo_query(q, &fresh, err) < 0)
 		return -1;
 	for (i = 0; i < r->n; i++) {
 		struct apply_item *it = &r->items[i];
 
 		if (it->state == APPLY_PENDING &&
 		    !topo_find_alias(&fresh, it->qom_path) &&
-		    !topo_find_alias(&fresh, it->device_id))
+		    !topo_find_alias(&fresh, it->device_id) &&
+		    !topo_leaving(&fresh, it->qom_path))
 			item_set(it, APPLY_REMOVED, NULL);
 	}
+	r->online_after = fresh.online;
 	if (t) {
 		topo_free(t);
 		*t = fresh;
 	} else {
 		topo_free(&fresh);
 	}
-	r->online_after = fresh.online;
 	return 0;
 }
 
@@ -669,12 +659,15 @@ int apply_find_pending(struct qmp *q, const struct topology *t,
 		json_t *info;
 
 		json_array_foreach(ost, i, info) {
-			json_t *ev = json_pack("{s:s,s:{s:O}}", "event", "ACPI_DEVICE_OST",
-					       "data", "info", info);
+			json_t *raw = json_pack("{s:s,s:{s:O}}", "event", "ACPI_DEVICE_OST",
+						"data", "info", info);
+			struct qmp_event ev;
 
-			if (ev)
-				handle_event(r, ev);
-			json_decref(ev);
+			if (!raw)
+				continue;
+			qmp_event_decode(raw, &ev);
+			handle_event(r, &ev);
+			qmp_event_clear(&ev);
 		}
 	}
 	json_decref(ost);

@@ -1,11 +1,15 @@
-/* audit.c - the syslog record of a vCPU change: format, identify, send. */
+/* audit.c - the records of a vCPU change, Linux audit and syslog: format,
+ * identify, send. */
 #include <errno.h>
+#include <libaudit.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -118,7 +122,7 @@ static void sb_count(struct sbuf *b, const char *key, int n)
 		sb_printf(b, " %s=%d", key, n);
 }
 
-char *audit_format(const struct audit_record *r)
+char *audit_syslog_format(const struct audit_record *r)
 {
 	struct sbuf b = { 0 };
 
@@ -145,7 +149,136 @@ char *audit_format(const struct audit_record *r)
 	return b.s;
 }
 
-int audit_send(const char *socket_path, int severity, const char *msg,
+int audit_targets_parse(const char *where)
+{
+	static const struct { const char *name; int targets; } words[] = {
+		{ "auto", AUDIT_TO_SYSLOG | AUDIT_TO_LINUX },
+		{ "linux", AUDIT_TO_LINUX | AUDIT_LINUX_REQUIRED },
+		{ "syslog", AUDIT_TO_SYSLOG },
+		{ "both", AUDIT_TO_SYSLOG | AUDIT_TO_LINUX | AUDIT_LINUX_REQUIRED },
+		{ "none", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(where, words[i].name))
+			return words[i].targets;
+	return -1;
+}
+
+/* QEMU's UUID, or NULL when the reply is not one: it goes into the record
+ * bare, so nothing else may pass. */
+static const char *uuid_or_null(const char *u)
+{
+	size_t i;
+
+	if (!u || strlen(u) != 36)
+		return NULL;
+	for (i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? u[i] != '-' : !strchr("0123456789abcdefABCDEF", u[i]))
+			return NULL;
+	}
+	return u;
+}
+
+char *audit_linux_format(const struct audit_vcpu_record *r)
+{
+	char name[AUDIT_VM_NAME_MAX + 1], *vm, *msg = NULL;
+	char old_n[16] = "?", new_n[16] = "?";
+
+	snprintf(name, sizeof(name), "%s", r->vm_name ? r->vm_name : "?");
+	vm = audit_encode_nv_string("vm", name, 0);
+	if (!vm)
+		return NULL;
+	if (r->old_vcpus >= 0)
+		snprintf(old_n, sizeof(old_n), "%d", r->old_vcpus);
+	if (r->new_vcpus >= 0)
+		snprintf(new_n, sizeof(new_n), "%d", r->new_vcpus);
+	if (asprintf(&msg, "virt=%s resrc=vcpu reason=update %s uuid=%s "
+		     "old-vcpu=%s new-vcpu=%s", r->virt ? r->virt : "?", vm,
+		     uuid_or_null(r->vm_uuid) ? r->vm_uuid : "?", old_n, new_n) < 0)
+		msg = NULL;
+	free(vm);
+	return msg;
+}
+
+static bool have_cap_audit_write(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return true;	/* unknown: let the kernel decide */
+	return data[CAP_TO_INDEX(CAP_AUDIT_WRITE)].effective & CAP_TO_MASK(CAP_AUDIT_WRITE);
+}
+
+/* audit_open(), or -1 with err set to why there is no audit here. */
+static int linux_open(struct vc_err *err)
+{
+	int fd = audit_open(), e = errno;
+
+	if (fd >= 0)
+		return fd;
+	/* What audit_open() reports for a kernel built without audit. */
+	if (e == EPROTONOSUPPORT || e == EINVAL || e == EAFNOSUPPORT)
+		return vc_err_set(err, VC_EXIT_USAGE, "Linux audit: this kernel has no audit support");
+	return vc_err_errno(err, VC_EXIT_USAGE, e, "Linux audit: audit_open");
+}
+
+int audit_linux_probe(struct vc_err *err)
+{
+	int fd, enabled, e;
+
+	if (!have_cap_audit_write())
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "Linux audit: not permitted (needs root or CAP_AUDIT_WRITE)");
+	fd = linux_open(err);
+	if (fd < 0)
+		return -1;
+	errno = 0;
+	enabled = audit_is_enabled(fd);
+	e = errno;
+	audit_close(fd);
+	if (enabled != 0)
+		return 0;
+	/* A kernel with audit disabled takes a record and drops it, so
+	 * asking is the only way to know it is lost. */
+	if (e == EPERM)	/* no CAP_AUDIT_CONTROL to ask with */
+		return 0;
+	if (e == ECONNREFUSED)
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "Linux audit: the kernel takes no records from this user namespace");
+	return vc_err_set(err, VC_EXIT_USAGE, "Linux audit: disabled in the kernel");
+}
+
+int audit_linux_send(const char *msg, bool success, struct vc_err *err)
+{
+	int fd = linux_open(err), rc, e;
+
+	if (fd < 0) {
+		err->code = VC_EXIT_INTERNAL;
+		return -1;
+	}
+	errno = 0;
+	/* No hostname, address or tty: libaudit fills in "?" and the
+	 * caller's terminal, as for libvirt's local callers. */
+	rc = audit_log_user_message(fd, AUDIT_VIRT_RESOURCE, msg, NULL, NULL, NULL,
+				    success);
+	e = errno;
+	audit_close(fd);
+	if (rc > 0)
+		return 0;
+	/* libaudit returns 0, not an error, when the kernel refuses a
+	 * process without privilege or from another user namespace. */
+	if (rc < 0 && (e || -rc > 0))
+		return vc_err_errno(err, VC_EXIT_INTERNAL, e ? e : -rc,
+				    "Linux audit: the record was not taken");
+	return vc_err_set(err, VC_EXIT_INTERNAL, "Linux audit: the kernel refused the record");
+}
+
+int audit_syslog_send(const char *socket_path, int severity, const char *msg,
 	       struct vc_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -273,20 +406,28 @@ static char *query_string(struct qmp *q, const char *cmd, const char *key)
 	return out;
 }
 
-int audit_resize(struct qmp *q, const char *op, const struct plan *p,
-		 const struct apply_result *r, struct vc_err *err)
+/* "kvm" or "qemu" as libvirt names the domain type; NULL: unknown. */
+static const char *virt_type(struct qmp *q)
+{
+	struct vc_err err = { 0 };
+	json_t *ret = qmp_call(q, "query-kvm", NULL, &err);
+	json_t *enabled = json_object_get(ret, "enabled");
+	const char *virt = json_is_boolean(enabled) ?
+		(json_is_true(enabled) ? "kvm" : "qemu") : NULL;
+
+	json_decref(ret);
+	return virt;
+}
+
+static int syslog_record(const char *op, const char *name, const char *uuid,
+			 const struct plan *p, const struct apply_result *r,
+			 struct vc_err *err)
 {
 	struct audit_record rec = { 0 };
 	struct passwd *pw;
-	char *name, *uuid, *sent, *pending, *msg, *reason = NULL;
+	char *sent, *pending, *msg, *reason = NULL;
 	int rc;
 
-	if (!p->n_steps)
-		return 0;
-	/* Identity after the change: an audit record must not make the
-	 * change itself slower.  Unknown when QEMU is gone. */
-	name = q ? query_string(q, "query-name", "name") : NULL;
-	uuid = q ? query_string(q, "query-uuid", "UUID") : NULL;
 	sent = items_list(r, ~(1u << APPLY_NOT_DONE));
 	pending = items_list(r, 1u << APPLY_PENDING);
 	if (r->code && asprintf(&reason, "%s: %s", vc_exit_name(r->code),
@@ -307,16 +448,70 @@ int audit_resize(struct qmp *q, const char *op, const struct plan *p,
 	rec.user = pw ? pw->pw_name : NULL;
 	rec.auid = login_uid();
 
-	msg = audit_format(&rec);
+	msg = audit_syslog_format(&rec);
 	if (!msg)
 		rc = vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 	else
-		rc = audit_send(NULL, rec.success ? LOG_NOTICE : LOG_WARNING, msg, err);
+		rc = audit_syslog_send(NULL, rec.success ? LOG_NOTICE : LOG_WARNING, msg, err);
 	free(msg);
-	free(name);
-	free(uuid);
 	free(sent);
 	free(pending);
 	free(reason);
+	return rc;
+}
+
+static int linux_record(const char *virt, const char *name, const char *uuid,
+			const struct plan *p, const struct apply_result *r,
+			struct vc_err *err)
+{
+	struct audit_vcpu_record rec = {
+		.virt = virt, .vm_name = name, .vm_uuid = uuid,
+		.old_vcpus = p->from, .new_vcpus = count_after(p, r),
+	};
+	char *msg = audit_linux_format(&rec);
+	int rc;
+
+	if (!msg)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "Linux audit: out of memory");
+	/* res= is about the vCPUs, as libvirt's: threads left untuned or a
+	 * guest that did not online them are not a failed hotplug. */
+	rc = audit_linux_send(msg, r->code == VC_EXIT_OK || r->code == VC_EXIT_NOT_TUNED ||
+			      r->code == VC_EXIT_NOT_ONLINE, err);
+	free(msg);
+	return rc;
+}
+
+int audit_resize(struct qmp *q, const char *op, const struct plan *p,
+		 const struct apply_result *r, unsigned targets,
+		 struct vc_err *syslog_err, struct vc_err *linux_err)
+{
+	const char *virt = NULL;
+	char *name, *uuid;
+	int rc = 0;
+
+	if (!p->n_steps || !(targets & (AUDIT_TO_SYSLOG | AUDIT_TO_LINUX)))
+		return 0;
+	/* Asked first, so a kernel that would drop the record costs no
+	 * query. */
+	if ((targets & AUDIT_TO_LINUX) && audit_linux_probe(linux_err) < 0) {
+		targets &= ~(unsigned)AUDIT_TO_LINUX;
+		rc = -1;
+	}
+	if (!(targets & (AUDIT_TO_SYSLOG | AUDIT_TO_LINUX)))
+		return rc;
+	/* Identity after the change: an audit record must not make the
+	 * change itself slower.  Unknown when QEMU is gone. */
+	if (q && (targets & AUDIT_TO_LINUX))
+		virt = virt_type(q);
+	name = q ? query_string(q, "query-name", "name") : NULL;
+	uuid = q ? query_string(q, "query-uuid", "UUID") : NULL;
+	if ((targets & AUDIT_TO_LINUX) &&
+	    linux_record(virt, name, uuid, p, r, linux_err) < 0)
+		rc = -1;
+	if ((targets & AUDIT_TO_SYSLOG) &&
+	    syslog_record(op, name, uuid, p, r, syslog_err) < 0)
+		rc = -1;
+	free(name);
+	free(uuid);
 	return rc;
 }

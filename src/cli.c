@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vcpuctl/audit.h"
 #include "vcpuctl/cli.h"
 #include "vcpuctl/discover.h"
 #include "vcpuctl/lock.h"
@@ -16,21 +17,19 @@
  * default), short enough that a stuck holder is noticed. */
 #define DEFAULT_LOCK_TIMEOUT_MS 30000
 
-const char cli_exit_codes_text[] =
-	"Exit status:\n"
-	"   0  success, or nothing to do\n"
-	"   1  internal error\n"
-	"   2  usage error: bad option, count or cpulist\n"
-	"   3  cannot talk to QEMU: socket, timeout, connection closed, bad reply\n"
-	"   4  QEMU refused the change; nothing was changed\n"
-	"   5  the target cannot be reached in this topology; nothing was sent\n"
-	"   6  the guest rejected an unplug\n"
-	"   7  timed out; removals are still pending\n"
-	"   8  partial: some steps were done, then one failed\n"
-	"   9  plugged, but thread tuning failed\n"
-	"  10  plugged, but not brought online in the guest\n"
-	"  11  busy: another vcpuctl holds this VM's lock\n"
-	"  12  guest agent error\n";
+const char *cli_exit_codes(void)
+{
+	static char text[2048];
+	size_t len, i;
+
+	if (text[0])
+		return text;
+	len = (size_t)snprintf(text, sizeof(text), "Exit status:\n");
+	for (i = 0; i < vc_exit_codes_n && len < sizeof(text); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "  %2d  %s\n",
+					vc_exit_codes[i].code, vc_exit_codes[i].meaning);
+	return text;
+}
 
 enum {
 	OPT_QMP_TIMEOUT = 0x100,
@@ -39,7 +38,12 @@ enum {
 	OPT_TRACE,
 	OPT_LOCK_TIMEOUT,
 	OPT_NO_SYSLOG,
+	OPT_AUDIT,
 };
+
+/* --no-syslog, held in c->audit until the end so that it wins over an
+ * --audit in any order. */
+#define NO_SYSLOG_SEEN (1u << 16)
 
 static const struct argp_option common_options[] = {
 	{ "socket", 's', "PATH", 0,
@@ -101,8 +105,13 @@ static const struct argp_option change_options[] = {
 	{ "lock-timeout", OPT_LOCK_TIMEOUT, "SEC", 0,
 	  "wait at most SEC seconds for another vcpuctl changing this VM, then exit 11 "
 	  "(default 30; 0: no limit)", 0 },
+	{ "audit", OPT_AUDIT, "WHERE", 0,
+	  "where the audit record of the change goes: auto (syslog, and Linux audit "
+	  "where the kernel takes it), linux, syslog, both or none; linux and both "
+	  "refuse the change when the kernel would not take the Linux record "
+	  "(default auto)", 0 },
 	{ "no-syslog", OPT_NO_SYSLOG, NULL, 0,
-	  "write no audit record to syslog", 0 },
+	  "write no syslog record (the Linux audit record stays)", 0 },
 	{ 0 }
 };
 
@@ -114,15 +123,27 @@ static error_t change_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = state->input;
 		c->lock = true;
-		c->syslog = true;
+		c->audit = AUDIT_TO_SYSLOG | AUDIT_TO_LINUX;
+		return 0;
+	case ARGP_KEY_END:
+		if (c->audit & NO_SYSLOG_SEEN)
+			c->audit &= ~(AUDIT_TO_SYSLOG | NO_SYSLOG_SEEN);
 		return 0;
 	case OPT_LOCK_TIMEOUT:
 		if (!vc_parse_seconds(arg, &c->lock_timeout_ms))
 			argp_error(state, "--lock-timeout: '%s' is not a number of seconds", arg);
 		return 0;
 	case OPT_NO_SYSLOG:
-		c->syslog = false;
+		c->audit |= NO_SYSLOG_SEEN;
 		return 0;
+	case OPT_AUDIT: {
+		int to = audit_targets_parse(arg);
+
+		if (to < 0)
+			argp_error(state, "--audit: '%s' is not auto, linux, syslog, both or none", arg);
+		c->audit = (unsigned)to | (c->audit & NO_SYSLOG_SEEN);
+		return 0;
+	}
 	}
 	return ARGP_ERR_UNKNOWN;
 }

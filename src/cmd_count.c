@@ -61,9 +61,7 @@ int cmd_count(int argc, char **argv)
 	if (t.thread_warning)
 		cli_warn(&c, "%s", t.thread_warning);
 	if (c.json)
-		cli_print_json(json_pack("{s:i,s:i,s:i,s:o*}", "online", t.online,
-					 "max", t.max, "removable", t.removable,
-					 "nodes", out_nodes_json(&t)));
+		out_count_doc(stdout, &t);
 	else if (!c.quiet) {
 		printf("online %d\nmax %d\nremovable %d\n",
 		       t.online, t.max, t.removable);

@@ -177,27 +177,19 @@ static void emit_diff(struct events_args *a, const struct topology *old,
 	}
 }
 
-static bool cpu_related(const json_t *ev)
-{
-	const char *name = json_string_value(json_object_get(ev, "event"));
-
-	return name && (!strcmp(name, "DEVICE_DELETED") ||
-			!strcmp(name, "ACPI_DEVICE_OST") ||
-			!strcmp(name, "DEVICE_UNPLUG_GUEST_ERROR"));
-}
-
 /* Print what is queued.  Returns true when one of them concerns CPUs. */
 static bool drain(struct events_args *a, struct qmp *q)
 {
+	struct qmp_event ev;
 	bool cpu = false;
-	json_t *ev;
 
-	while ((ev = qmp_event_pop(q))) {
-		cpu |= cpu_related(ev);
-		if (a->vcpu_only)
-			json_decref(ev);
-		else
-			events_emit(a, ev);
+	while (qmp_event_next(q, &ev)) {
+		cpu |= ev.kind != QMP_EV_OTHER;
+		if (!a->vcpu_only) {
+			events_emit(a, ev.raw);
+			ev.raw = NULL;
+		}
+		qmp_event_clear(&ev);
 	}
 	return cpu;
 }

@@ -157,91 +157,6 @@ static bool guest_topology(struct guest_args *g, struct topology *t)
 	return true;
 }
 
-static const char *guest_yes(bool b)
-{
-	return b ? "yes" : "no";
-}
-
-static int guest_table(const struct agent_view *v, FILE *f)
-{
-	struct out_table tab;
-	const char *cells[4];
-	char cpu[16], vcpu[16];
-	size_t i, online = 0, ncols = v->how != AGENT_MAP_NONE ? 4 : 3;
-	int rc = 0;
-
-	if (out_table_init(&tab, ncols))
-		return -1;
-	out_table_column(&tab, 0, "CPU", true);
-	out_table_column(&tab, 1, "ONLINE", false);
-	out_table_column(&tab, 2, "CAN-OFFLINE", false);
-	if (ncols == 4)
-		out_table_column(&tab, 3, "VCPU", true);
-	for (i = 0; i < v->guest.n && rc == 0; i++) {
-		const struct agent_gcpu *c = &v->guest.cpus[i];
-
-		snprintf(cpu, sizeof(cpu), "%d", c->logical_id);
-		snprintf(vcpu, sizeof(vcpu), "%d", v->vcpu_of[i]);
-		cells[0] = cpu;
-		cells[1] = guest_yes(c->online);
-		cells[2] = guest_yes(c->can_offline);
-		cells[3] = v->vcpu_of[i] >= 0 ? vcpu : NULL;
-		online += c->online;
-		rc = out_table_add(&tab, cells);
-	}
-	if (rc == 0) {
-		out_table_print(&tab, f);
-		fprintf(f, "guest: %zu of %zu CPUs online", online, v->guest.n);
-		if (v->how == AGENT_MAP_IDENTITY)
-			fprintf(f, "; VCPU assumed equal to CPU");
-		fputc('\n', f);
-	}
-	out_table_free(&tab);
-	return rc;
-}
-
-static json_t *guest_json(const struct agent_view *v,
-			  const struct agent_change *ch, size_t n,
-			  const bool *unchanged)
-{
-	json_t *doc, *rows, *changes, *row;
-	const struct agent_gcpu *c;
-	size_t i, online = 0;
-
-	rows = json_array();
-	changes = json_array();
-	for (i = 0; i < v->guest.n; i++)
-		online += v->guest.cpus[i].online;
-	doc = json_pack("{s:I,s:I,s:o*,s:o,s:o}", "online", (json_int_t)online,
-			"cpus", (json_int_t)v->guest.n, "mapping",
-			agent_map_name(v->how) ? json_string(agent_map_name(v->how))
-					       : json_null(),
-			"guest_cpus", rows, "changes", changes);
-	if (!doc)
-		return NULL;
-	for (i = 0; i < v->guest.n; i++) {
-		c = &v->guest.cpus[i];
-		row = json_pack("{s:i,s:b,s:b,s:o}", "cpu", c->logical_id,
-				"online", c->online, "can_offline", c->can_offline,
-				"vcpu", v->vcpu_of[i] >= 0 ? json_integer(v->vcpu_of[i])
-							   : json_null());
-		if (json_array_append_new(rows, row))
-			goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		row = json_pack("{s:i,s:s,s:s}", "cpu", ch[i].logical_id,
-				"wanted", ch[i].online ? "online" : "offline",
-				"result", unchanged[i] ? "unchanged"
-				: agent_change_state_name(ch[i].state));
-		if (json_array_append_new(changes, row))
-			goto fail;
-	}
-	return doc;
-fail:
-	json_decref(doc);
-	return NULL;
-}
-
 /* Apply the changes that are not already in effect; unchanged[i] marks
  * those.  Returns 0 or -1 with err (agent trouble or a partial change). */
 static int guest_apply(struct agent *a, const struct agent_view *v,
@@ -319,7 +234,6 @@ static int guest_run(struct guest_args *g)
 	bool have_topo, *unchanged = NULL;
 	size_t n = 0;
 	int rc = VC_EXIT_OK, changed = 0;
-	json_t *doc;
 
 	if (guest_changes(g, &ch, &n, &err) < 0)
 		return cli_fail(&g->common, &err);
@@ -352,17 +266,14 @@ static int guest_run(struct guest_args *g)
 		}
 	}
 	if (g->common.json) {
-		doc = guest_json(&v, ch, n, unchanged);
-		if (!doc) {
+		if (out_guest_doc(stdout, &v, ch, n, unchanged,
+				  changed ? err.msg : NULL) < 0) {
 			vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
 			goto fail;
 		}
-		if (changed)
-			json_object_set_new(doc, "error", json_string(err.msg));
-		cli_print_json(doc);
 	} else if (!g->common.quiet || changed) {
 		guest_print_changes(ch, n, unchanged, stdout);
-		if (v.guest.cpus && guest_table(&v, stdout) < 0) {
+		if (v.guest.cpus && out_guest_table(stdout, &v) < 0) {
 			vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
 			goto fail;
 		}

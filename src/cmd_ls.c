@@ -13,7 +13,7 @@
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/discover.h"
-#include "vcpuctl/output.h"
+#include "vcpuctl/fields.h"
 #include "vcpuctl/util.h"
 
 #define DEFAULT_PROBE_TIMEOUT_MS 1000
@@ -172,65 +172,65 @@ static const struct ls_column {
 #define LS_NCOLS (sizeof(ls_columns) / sizeof(ls_columns[0]))
 
 /* Another process's command line may hold terminal escapes and newlines:
- * a copy with every control byte as '?', or NULL when s has none. */
-static char *ls_printable(const char *s)
+ * the cell with every control byte as '?'. */
+static const char *ls_text(const void *ctx, size_t i, char *buf, size_t n, int col)
 {
-	char *c;
-	size_t i;
+	const struct ls_cell *r = &((const struct ls_cell *)ctx)[i];
+	const char *s = ls_columns[col].get(r, buf, n);
+	size_t k;
 
-	for (i = 0; s && s[i]; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			break;
-	if (!s || !s[i] || !(c = strdup(s)))
+	if (!s)
 		return NULL;
-	for (; c[i]; i++)
-		if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f)
-			c[i] = '?';
-	return c;
+	if (s != buf)
+		snprintf(buf, n, "%s", s);
+	for (k = 0; buf[k]; k++)
+		if ((unsigned char)buf[k] < 0x20 || buf[k] == 0x7f)
+			buf[k] = '?';
+	return buf;
 }
 
-static int ls_add_row(struct out_table *t, const struct ls_cell *r)
-{
-	char bufs[LS_NCOLS][64], *clean[LS_NCOLS];
-	const char *cells[LS_NCOLS];
-	size_t i;
-	int rc;
+#define LS_TEXT(n) \
+	static const char *ls_text_##n(const void *c, size_t i, char *buf, size_t size) \
+	{ return ls_text(c, i, buf, size, n); }
+LS_TEXT(0) LS_TEXT(1) LS_TEXT(2) LS_TEXT(3) LS_TEXT(4) LS_TEXT(5) LS_TEXT(6)
 
-	for (i = 0; i < LS_NCOLS; i++) {
-		cells[i] = ls_columns[i].get(r, bufs[i], sizeof(bufs[i]));
-		clean[i] = ls_printable(cells[i]);
-		if (clean[i])
-			cells[i] = clean[i];
-	}
-	rc = out_table_add(t, cells);
-	for (i = 0; i < LS_NCOLS; i++)
-		free(clean[i]);
-	return rc;
-}
+static const struct field ls_fields[] = {
+	{ .header = "PID", .right = true, .text = ls_text_0 },
+	{ .header = "NAME", .text = ls_text_1 },
+	{ .header = "UUID", .text = ls_text_2 },
+	{ .header = "MANAGER", .text = ls_text_3 },
+	{ .header = "SMP", .text = ls_text_4 },
+	{ .header = "QMP", .text = ls_text_5 },
+	{ .header = "STATE", .text = ls_text_6 },
+};
 
 static int ls_print_table(const struct disc_list *l)
 {
-	struct out_table t;
-	size_t i, k;
-	int rc = 0;
+	const struct field_set set = { ls_fields, LS_NCOLS };
+	struct field_cols cols;
+	struct vc_err err;
+	struct ls_cell *rows;
+	size_t i, k, n = 0;
+	int rc;
 
-	if (out_table_init(&t, LS_NCOLS) < 0)
+	for (i = 0; i < l->n; i++)
+		n += l->vms[i].n_mons ? l->vms[i].n_mons : 1;
+	rows = calloc(n + 1, sizeof(*rows));
+	if (!rows)
 		return -1;
-	for (i = 0; i < LS_NCOLS; i++)
-		out_table_column(&t, i, ls_columns[i].header, ls_columns[i].right);
-	for (i = 0; rc == 0 && i < l->n; i++) {
-		struct ls_cell r = { &l->vms[i], NULL };
-
+	n = 0;
+	for (i = 0; i < l->n; i++) {
+		rows[n].vm = &l->vms[i];
 		if (!l->vms[i].n_mons)
-			rc = ls_add_row(&t, &r);
-		for (k = 0; rc == 0 && k < l->vms[i].n_mons; k++) {
-			r.mon = &l->vms[i].mons[k];
-			rc = ls_add_row(&t, &r);
+			n++;
+		for (k = 0; k < l->vms[i].n_mons; k++) {
+			rows[n].vm = &l->vms[i];
+			rows[n++].mon = &l->vms[i].mons[k];
 		}
 	}
-	if (rc == 0)
-		out_table_print(&t, stdout);
-	out_table_free(&t);
+	rc = fields_select(&set, NULL, NULL, &cols, &err) < 0 ? -1 :
+	     fields_table(&cols, rows, n, stdout);
+	free(rows);
 	return rc;
 }
 

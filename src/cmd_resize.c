@@ -9,7 +9,7 @@
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/qmp.h"
-#include "vcpuctl/report.h"
+#include "vcpuctl/output.h"
 #include "vcpuctl/resize.h"
 #include "vcpuctl/util.h"
 /* As in libvirt: how long an unplug is waited for by default. */
@@ -241,37 +241,30 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 }
 
 /* The result on stdout: the plan (plan, --dry-run), or one JSON document
- * or the text table with the guest agent's outcome (when it was asked). */
-static void print_result(const struct resize_args *a, const struct resize_request *req,
-			 const struct resize_result *res)
+ * or the text lines with the guest agent's outcome (when it was asked). */
+static int print_result(const struct resize_args *a, const struct resize_request *req,
+			const struct resize_result *res)
 {
-	json_t *doc;
 	char *text;
 
 	if (req->plan_only) {
-		if (a->common.json) {
-			doc = plan_to_json(&res->topo, &res->plan);
-			json_object_set_new(doc, "max", json_integer(res->topo.max));
-			cli_print_json(doc);
-		} else if (!a->common.quiet) {
-			report_plan_text(stdout, &res->topo, &res->plan);
-		}
-		return;
+		if (a->common.json)
+			return out_plan_doc(stdout, &res->topo, &res->plan);
+		if (!a->common.quiet)
+			out_plan_text(stdout, &res->topo, &res->plan);
+		return 0;
 	}
-	if (a->common.json) {
-		doc = report_result_json(a->command, &res->topo, &res->plan, &res->apply);
-		if (doc && res->guest)
-			json_object_set_new(doc, "guest", agent_outcome_to_json(res->guest));
-		cli_print_json(doc);
-		return;
-	}
+	if (a->common.json)
+		return out_result_doc(stdout, a->command, &res->topo, &res->plan,
+				      &res->apply, res->guest);
 	if (a->common.quiet && !res->code)
-		return;
-	report_result_text(stdout, a->command, &res->topo, &res->plan, &res->apply);
+		return 0;
+	out_result_text(stdout, a->command, &res->topo, &res->plan, &res->apply);
 	text = res->guest ? agent_outcome_text(res->guest) : NULL;
 	if (text)
 		printf("%s\n", text);
 	free(text);
+	return 0;
 }
 
 static int resize_cmd_run(struct resize_args *a)
@@ -284,7 +277,7 @@ static int resize_cmd_run(struct resize_args *a)
 		.timeout_ms = a->timeout_ms,
 		.tune = a->mode == MODE_PLAN ? NULL : &a->tune,
 		.agent = a->mode == MODE_PLAN ? NULL : &a->agent,
-		.audit = a->common.syslog,
+		.audit = a->common.audit,
 	};
 	struct resize_result res = { 0 };
 	struct vc_err err = { 0 };
@@ -301,7 +294,9 @@ static int resize_cmd_run(struct resize_args *a)
 	}
 	for (i = 0; i < res.n_warnings; i++)
 		cli_warn(&a->common, "%s", res.warnings[i]);
-	print_result(a, &req, &res);
+	if (print_result(a, &req, &res) < 0 && !res.code)
+		vc_err_set(&res.failure, res.code = VC_EXIT_INTERNAL,
+			   "%s: out of memory", a->command);
 	code = res.code ? cli_fail_after(&a->common, &res.failure) : VC_EXIT_OK;
 	i = res.n_warnings;
 	resize_audit(q, &req, &res);

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vcpuctl/agent.h"
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
+#include "vcpuctl/fields.h"
 #include "vcpuctl/output.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/topology.h"
@@ -29,6 +31,14 @@ struct show_args {
 	struct cli_common c;
 	struct agent_opts agent;
 	struct cli_inputs in;
+	const char *columns;     /* -o/--output COLS */
+};
+
+static const struct argp_option show_options[] = {
+	{ "output", 'o', "COLS", 0,
+	  "print only these table columns, comma-separated (e.g. INDEX,STATE,HOST-TID; "
+	  "the columns are listed below); --json always has every member", 0 },
+	{ 0 }
 };
 
 static const struct argp_child show_children[] = {
@@ -44,6 +54,9 @@ static error_t show_parse(int key, char *arg, struct argp_state *state)
 		cli_bind_children(state, show_children,
 				  &((struct show_args *)state->input)->in);
 		return 0;
+	case 'o':
+		((struct show_args *)state->input)->columns = arg;
+		return 0;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		return EINVAL;
@@ -51,8 +64,24 @@ static error_t show_parse(int key, char *arg, struct argp_state *state)
 	return ARGP_ERR_UNKNOWN;
 }
 
+/* The list of columns after the help text comes from the field table. */
+static char *show_help(int key, const char *text, void *input)
+{
+	char *cols, *out;
+
+	(void)input;
+	if (key != ARGP_KEY_HELP_POST_DOC)
+		return (char *)text;
+	cols = fields_help(&out_vcpu_fields);
+	if (!cols || asprintf(&out, "%s\n\nColumns (-o; hidden ones only when named):\n%s",
+			      text ? text : "", cols) < 0)
+		out = NULL;
+	free(cols);
+	return out ? out : (char *)text;
+}
+
 static const struct argp show_argp = {
-	NULL, show_parse, NULL, show_doc, show_children, NULL, NULL
+	show_options, show_parse, NULL, show_doc, show_children, show_help, NULL
 };
 
 static int tid_cmp(const void *a, const void *b)
@@ -138,117 +167,66 @@ static void free_threads(struct tune_thread_info *info, size_t n)
 	free(info);
 }
 
-static json_t *opt_string(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-/* The topology document with the QEMU it came from in front, and each
- * vCPU's affinity, sched and cgroup (null where unknown). */
-static json_t *show_json(const struct topology *t, const struct qmp *q,
-			 const struct tune_thread_info *info)
-{
-	json_t *doc, *model, *row;
-	size_t i;
-
-	model = topo_to_json(t);
-	json_array_foreach(json_object_get(model, "vcpus"), i, row) {
-		if (i >= t->n_vcpus)
-			break;
-		json_object_set_new(row, "affinity", opt_string(info[i].affinity));
-		json_object_set_new(row, "sched", opt_string(info[i].sched));
-		json_object_set_new(row, "cgroup", opt_string(info[i].cgroup));
-	}
-	doc = json_pack("{s:{s:s,s:s}}", "qemu",
-			"version", qmp_version(q) ? qmp_version(q) : "",
-			"package", qmp_package(q) ? qmp_package(q) : "");
-	if (!model || !doc || json_object_update(doc, model)) {
-		json_decref(model);
-		json_decref(doc);
-		return NULL;
-	}
-	json_decref(model);
-	/* Last, as the streamed document has it. */
-	if (json_object_set_new(doc, "nodes", out_nodes_json(t))) {
-		json_decref(doc);
-		return NULL;
-	}
-	return doc;
-}
-
 int cmd_show(int argc, char **argv)
 {
 	struct show_args s;
-	struct cli_common c;
 	struct agent_view gv = { 0 };
-	struct vc_err gerr = { 0 };
-	bool have_guest = false;
-	char *guest_text;
-	struct vc_err err = { 0 };
-	struct tune_thread_info *info;
-	struct topology t;
+	struct vc_err err = { 0 }, gerr = { 0 };
+	struct out_show out = { 0 };
+	struct tune_thread_info *info = NULL;
+	struct topology t = { 0 };
 	struct qmp *q;
-	json_t *doc;
+	char *guest_text;
 	int rc = VC_EXIT_OK;
 
+	memset(&s, 0, sizeof(s));
 	cli_common_init(&s.c);
 	agent_opts_init(&s.agent);
 	s.in = (struct cli_inputs){ .common = &s.c, .agent = &s.agent };
 	argp_parse(&show_argp, argc, argv, 0, NULL, &s);
-	c = s.c;
-	q = cli_connect(&c, &err);
+	q = cli_connect(&s.c, &err);
 	if (!q)
-		return cli_fail(&c, &err);
+		return cli_fail(&s.c, &err);
 	if (topo_query(q, &t, &err)) {
-		cli_stats(&c, q);
+		cli_stats(&s.c, q);
 		qmp_close(q);
-		return cli_fail(&c, &err);
+		return cli_fail(&s.c, &err);
 	}
 	if (t.thread_warning)
-		cli_warn(&c, "%s", t.thread_warning);
+		cli_warn(&s.c, "%s", t.thread_warning);
 	info = read_threads(&t, qmp_peer_pid(q));
-	if (s.agent.path)
-		have_guest = agent_view_fetch(&s.agent, &t, &gv, &gerr) == 0;
+	if (s.agent.path && agent_view_fetch(&s.agent, &t, &gv, &gerr) < 0)
+		out.guest_error = gerr.msg;
+	out.t = &t;
+	out.info = info;
+	out.guest = s.agent.path && !gerr.code ? &gv : NULL;
+	out.version = qmp_version(q);
+	out.package = qmp_package(q);
 	if (!info) {
 		rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
-	} else if (c.json && !s.agent.path) {
-		/* Streamed: the same bytes as show_json() dumped, without a
-		 * document of tens of MiB at thousands of vCPUs. */
-		if (out_show_json(&t, qmp_version(q), qmp_package(q), info,
-				  stdout) < 0)
+	} else if (s.c.json) {
+		if (out_show_doc(&out, stdout) < 0)
 			rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
-		fflush(stdout);
-	} else if (c.json) {
-		doc = show_json(&t, q, info);
-		if (doc && have_guest && agent_annotate_show_json(doc, &gv, &t) < 0)
-			rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
-		else if (doc && s.agent.path && !have_guest)
-			json_object_set_new(doc, "guest_agent",
-					    json_pack("{s:s}", "error", gerr.msg));
-		if (doc)
-			cli_print_json(doc);
-		else
-			rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
-	} else if (!c.quiet) {
-		if (out_topology_table_tuning(&t, info, stdout))
-			rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
-		guest_text = have_guest ? agent_view_text(&gv, &t) : NULL;
+	} else if (!s.c.quiet) {
+		if (out_show_table(&out, s.columns, stdout, &err) < 0)
+			rc = err.code;
+		guest_text = out.guest ? agent_view_text(&gv, &t) : NULL;
 		if (guest_text)
 			fputs(guest_text, stdout);
 		free(guest_text);
 		fflush(stdout);
 	}
-	cli_stats(&c, q);
+	cli_stats(&s.c, q);
 	qmp_close(q);
 	free_threads(info, t.n_vcpus);
 	topo_free(&t);
 	agent_view_free(&gv);
 	if (rc)
-		return cli_fail(&c, &err);
+		return cli_fail(&s.c, &err);
 	/* QEMU's view was shown; the guest's could not be. */
 	if (gerr.code) {
 		vc_err_prefix(&gerr, "guest agent");
-		return cli_fail_after(&c, &gerr);
+		return cli_fail_after(&s.c, &gerr);
 	}
 	return VC_EXIT_OK;
 }

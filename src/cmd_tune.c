@@ -7,6 +7,7 @@
 
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
+#include "vcpuctl/output.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/resize.h"
 #include "vcpuctl/tune.h"
@@ -26,7 +27,8 @@ static const struct argp_option tune_options[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "the VM's cgroup, relative to each controller's mount (v1: cpu, cpuacct, "
 	  "cpuset) or absolute under " TUNE_CGROUP_ROOT "; each vCPU gets a child "
-	  "cgroup vcpuN (needs root: write access to the cgroup)", 0 },
+	  "cgroup vcpuN (needs root: write access to the cgroup); auto: where QEMU's "
+	  "threads already are (the parent of their vcpuN or emulator)", 0 },
 	{ "cpuset", OPT_CPUSET, "LIST", 0,
 	  "host CPUs for the vCPU's cgroup (default: the VM cgroup's)", 0 },
 	{ "mems", OPT_MEMS, "LIST", 0,
@@ -52,7 +54,7 @@ static const struct argp_option tune_options[] = {
 static const struct argp_option cgroup_options[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0,
 	  "the VM's cgroup, as given to set or add: the cgroups vcpuN of the "
-	  "removed vCPUs are removed (needs root)", 0 },
+	  "removed vCPUs are removed (needs root); auto: found as for set", 0 },
 	{ 0 }
 };
 
@@ -156,42 +158,6 @@ static const struct argp tune_argp = {
 	tune_children, NULL, NULL
 };
 
-static void print_text(const struct resize_result *res)
-{
-	size_t i;
-
-	for (i = 0; i < res->n_tuned; i++) {
-		const struct resize_tuned *o = &res->tuned[i];
-
-		printf("vCPU %-4d ", o->index);
-		if (o->thread_id > 0)
-			printf("thread %-8ld ", o->thread_id);
-		if (o->tuned)
-			printf("tuned\n");
-		else
-			printf("not tuned: %s\n", o->reason ? o->reason : "?");
-	}
-	printf("tune: %zu of %zu vCPUs tuned\n", res->n_tuned_ok, res->n_tuned);
-}
-
-static json_t *outcome_json(const struct resize_result *res)
-{
-	json_t *rows = json_array();
-	size_t i;
-
-	for (i = 0; rows && i < res->n_tuned; i++) {
-		const struct resize_tuned *o = &res->tuned[i];
-
-		json_array_append_new(rows, json_pack("{s:i,s:o,s:b,s:s?}",
-			"index", o->index,
-			"thread_id", o->thread_id > 0 ? json_integer(o->thread_id) : json_null(),
-			"tuned", o->tuned, "reason", o->reason));
-	}
-	return json_pack("{s:s,s:i,s:s,s:s?,s:o}", "command", "tune",
-			 "exit_code", res->code, "result", vc_exit_name(res->code),
-			 "warning", res->tune_skipped, "vcpus", rows ? rows : json_array());
-}
-
 int cmd_tune(int argc, char **argv)
 {
 	struct resize_request req = { .command = "tune" };
@@ -222,9 +188,9 @@ int cmd_tune(int argc, char **argv)
 	for (i = 0; i < res.n_warnings; i++)
 		cli_warn(&a.common, "%s", res.warnings[i]);
 	if (a.common.json)
-		cli_print_json(outcome_json(&res));
+		out_tune_doc(stdout, res.tuned, res.n_tuned, res.code, res.tune_skipped);
 	else if (!a.common.quiet || res.code)
-		print_text(&res);
+		out_tune_text(stdout, res.tuned, res.n_tuned, res.n_tuned_ok);
 	code = res.code ? cli_fail_after(&a.common, &res.failure) : VC_EXIT_OK;
 out:
 	cli_stats(&a.common, q);

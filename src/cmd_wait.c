@@ -11,7 +11,7 @@
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/qmp.h"
-#include "vcpuctl/report.h"
+#include "vcpuctl/output.h"
 #include "vcpuctl/resize.h"
 #include "vcpuctl/util.h"
 
@@ -101,9 +101,9 @@ int cmd_wait(int argc, char **argv)
 	for (i = 0; i < res.n_warnings; i++)
 		cli_warn(&a.common, "%s", res.warnings[i]);
 	if (a.common.json)
-		cli_print_json(report_result_json("wait", &res.topo, NULL, &res.apply));
+		out_result_doc(stdout, "wait", &res.topo, NULL, &res.apply, NULL);
 	else if (!a.common.quiet || res.code)
-		report_result_text(stdout, "wait", &res.topo, NULL, &res.apply);
+		out_result_text(stdout, "wait", &res.topo, NULL, &res.apply);
 	code = res.code ? cli_fail_after(&a.common, &res.failure) : VC_EXIT_OK;
 out:
 	cli_stats(&a.common, q);

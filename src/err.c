@@ -62,23 +62,34 @@ void vc_err_clear(struct vc_err *err)
 	err->msg[0] = '\0';
 }
 
+/* The one table of exit codes: --help prints it (cli_exit_codes()), and
+ * the tests hold README and the man page against that. */
+const struct vc_exit_info vc_exit_codes[] = {
+	{ VC_EXIT_OK, "ok", "success, or nothing to do" },
+	{ VC_EXIT_INTERNAL, "internal", "internal error" },
+	{ VC_EXIT_USAGE, "usage", "usage error: bad option, count or cpulist" },
+	{ VC_EXIT_CONN, "connection",
+	  "cannot talk to QEMU: socket, timeout, connection closed, bad reply" },
+	{ VC_EXIT_QEMU, "qemu-refused", "QEMU refused the change; nothing was changed" },
+	{ VC_EXIT_IMPOSSIBLE, "impossible",
+	  "the target cannot be reached in this topology; nothing was sent" },
+	{ VC_EXIT_GUEST, "guest-rejected", "the guest rejected an unplug" },
+	{ VC_EXIT_TIMEOUT, "timeout", "timed out; removals are still pending" },
+	{ VC_EXIT_PARTIAL, "partial", "partial: some steps were done, then one failed" },
+	{ VC_EXIT_NOT_TUNED, "not-tuned", "plugged, but thread tuning failed" },
+	{ VC_EXIT_NOT_ONLINE, "not-online", "plugged, but not brought online in the guest" },
+	{ VC_EXIT_BUSY, "busy", "busy: another vcpuctl holds this VM's lock" },
+	{ VC_EXIT_AGENT, "agent", "guest agent error" },
+};
+const size_t vc_exit_codes_n = sizeof(vc_exit_codes) / sizeof(vc_exit_codes[0]);
+
 const char *vc_exit_name(int code)
 {
-	switch (code) {
-	case VC_EXIT_OK: return "ok";
-	case VC_EXIT_INTERNAL: return "internal";
-	case VC_EXIT_USAGE: return "usage";
-	case VC_EXIT_CONN: return "connection";
-	case VC_EXIT_QEMU: return "qemu-refused";
-	case VC_EXIT_IMPOSSIBLE: return "impossible";
-	case VC_EXIT_GUEST: return "guest-rejected";
-	case VC_EXIT_TIMEOUT: return "timeout";
-	case VC_EXIT_PARTIAL: return "partial";
-	case VC_EXIT_NOT_TUNED: return "not-tuned";
-	case VC_EXIT_NOT_ONLINE: return "not-online";
-	case VC_EXIT_BUSY: return "busy";
-	case VC_EXIT_AGENT: return "agent";
-	}
+	size_t i;
+
+	for (i = 0; i < vc_exit_codes_n; i++)
+		if (vc_exit_codes[i].code == code)
+			return vc_exit_codes[i].name;
 	/* A change stopped by a signal before its first step. */
 	if (code > 128 && code < 160)
 		return "interrupted";

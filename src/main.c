@@ -50,7 +50,7 @@ static void usage(FILE *f)
 		"before or after COMMAND: 'vcpuctl -s SOCK set --count 8' is\n"
 		"'vcpuctl set -s SOCK --count 8'.\n"
 		"The QMP socket comes from -s/--socket or $VCPUCTL_SOCKET.\n\n"
-		"%s\nReport bugs to the vcpuctl project.\n", cli_exit_codes_text);
+		"%s\nReport bugs to the vcpuctl project.\n", cli_exit_codes());
 }
 
 /* Length of the run of common options at argv[1..]: each with its argument

@@ -1,531 +1,1198 @@
-/* output.c - aligned text tables, the table of "vcpuctl show", and its
- * --json document written as it is made. */
-#include <jansson.h>
+/* output.c - the field table of each kind of row, and the documents and
+ * summary lines around them (output.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "vcpuctl/output.h"
-#include "vcpuctl/plan.h"
+#include "vcpuctl/report.h"
+#include "vcpuctl/util.h"
 
-int out_table_init(struct out_table *t, size_t ncols)
+#define FIELDS(a) { (a), sizeof(a) / sizeof((a)[0]) }
+
+/* "vCPU 4" or "vCPUs 4-7". */
+static const char *range_text(char *buf, size_t size, int first, int count)
 {
-	memset(t, 0, sizeof(*t));
-	if (ncols == 0 || ncols > OUT_MAX_COLS)
-		return -1;
-	t->ncols = ncols;
-	return 0;
+	if (count == 1)
+		snprintf(buf, size, "vCPU %d", first);
+	else
+		snprintf(buf, size, "vCPUs %d-%d", first, first + count - 1);
+	return buf;
 }
 
-int out_table_column(struct out_table *t, size_t col, const char *header,
-		     bool right)
+/* ---- show: one row per vCPU ------------------------------------------ */
+
+struct show_ctx {
+	const struct out_show *s;
+	unsigned keys;        /* topology keys present */
+	bool cpu_state;       /* some vCPU reports one */
+};
+
+#define SHOW(c) (((const struct show_ctx *)(c))->s)
+#define VCPU(c, i) (&SHOW(c)->t->vcpus[i])
+#define ENT(c, i) (&SHOW(c)->t->ents[VCPU(c, i)->entity])
+
+static void get_index(const void *c, size_t i, struct fv *v)
 {
-	if (col >= t->ncols)
-		return -1;
-	t->headers[col] = header;
-	t->right[col] = right;
-	return 0;
+	fv_int(v, VCPU(c, i)->index);
 }
 
-int out_table_add(struct out_table *t, const char *const *cells)
+static void get_online(const void *c, size_t i, struct fv *v)
 {
-	char **grown;
-	size_t i, base;
+	fv_bool(v, VCPU(c, i)->online);
+}
 
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
+static const char *text_state(const void *c, size_t i, char *buf, size_t size)
+{
+	(void)buf;
+	(void)size;
+	return VCPU(c, i)->online ? "online" : "offline";
+}
 
-		grown = realloc(t->cells, cap * t->ncols * sizeof(*grown));
-		if (!grown)
-			return -1;
-		t->cells = grown;
-		t->cap = cap;
+static void get_removable(const void *c, size_t i, struct fv *v)
+{
+	fv_bool(v, topo_vcpu_removable(SHOW(c)->t, VCPU(c, i)));
+}
+
+static const char *text_removable(const void *c, size_t i, char *buf, size_t size)
+{
+	const struct topo_vcpu *vc = VCPU(c, i);
+
+	(void)buf;
+	(void)size;
+	if (!vc->online)
+		return NULL;
+	if (topo_vcpu_removable(SHOW(c)->t, vc))
+		return "yes";
+	return topo_vcpu_boot(SHOW(c)->t, vc) ? "boot" : "no";
+}
+
+static void get_boot(const void *c, size_t i, struct fv *v)
+{
+	fv_bool(v, topo_vcpu_boot(SHOW(c)->t, VCPU(c, i)));
+}
+
+static void get_entity_first(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, ENT(c, i)->first);
+}
+
+static void get_vcpus_per_entity(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, ENT(c, i)->vcpus_count);
+}
+
+static void get_alias(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, ENT(c, i)->alias);
+}
+
+static void get_device_id(const void *c, size_t i, struct fv *v)
+{
+	const struct topo_entity *e = ENT(c, i);
+
+	fv_str(v, e->online ? topo_entity_device_id(e) : NULL);
+}
+
+static void get_qom_path(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, VCPU(c, i)->qom_path);
+}
+
+static void get_type(const void *c, size_t i, struct fv *v)
+{
+	if (ENT(c, i)->type)
+		fv_str(v, ENT(c, i)->type);
+}
+
+/* Verbatim, unless an escape or a byte beyond ASCII needs jansson's
+ * spelling (the document is ASCII throughout). */
+static void get_props(const void *c, size_t i, struct fv *v)
+{
+	const struct topo_entity *e = ENT(c, i);
+	const unsigned char *p;
+
+	if (!e->props)
+		return;
+	for (p = (const unsigned char *)e->props; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '\\')
+			break;
+	if (!*p) {
+		v->kind = FV_RAW;
+		v->s = e->props;
+		return;
 	}
-	base = t->nrows * t->ncols;
-	for (i = 0; i < t->ncols; i++) {
-		t->cells[base + i] = strdup(cells[i] ? cells[i] : "-");
-		if (!t->cells[base + i]) {
-			while (i-- > 0)
-				free(t->cells[base + i]);
-			return -1;
-		}
-	}
-	t->nrows++;
-	return 0;
+	v->kind = FV_JSON;
+	v->owned = true;
+	v->json = topo_entity_props(e);
 }
 
-static void print_row(const struct out_table *t, const char *const *cells,
-		      const size_t *width, FILE *f)
+/* {"socket": 1, "core": 0, ...}: the keys present, node excluded. */
+static void get_topology(const void *c, size_t i, struct fv *v)
+{
+	const struct topo_entity *e = ENT(c, i);
+	size_t len = 1;
+	int k;
+
+	v->buf[0] = '{';
+	for (k = 0; k < TOPO_NODE; k++)
+		if (e->ids[k] >= 0)
+			len += (size_t)snprintf(v->buf + len, sizeof(v->buf) - len,
+						"%s\"%s\":%ld", len > 1 ? "," : "",
+						topo_key_name[k], e->ids[k]);
+	snprintf(v->buf + len, sizeof(v->buf) - len, "}");
+	v->kind = FV_RAW;
+	v->s = v->buf;
+}
+
+static void get_key(const void *c, size_t i, struct fv *v, int key)
+{
+	fv_int_or_null(v, ENT(c, i)->ids[key]);
+}
+
+#define KEY_GETTER(name, key) \
+	static void get_##name(const void *c, size_t i, struct fv *v) \
+	{ get_key(c, i, v, key); }
+KEY_GETTER(drawer, TOPO_DRAWER)
+KEY_GETTER(book, TOPO_BOOK)
+KEY_GETTER(socket, TOPO_SOCKET)
+KEY_GETTER(die, TOPO_DIE)
+KEY_GETTER(cluster, TOPO_CLUSTER)
+KEY_GETTER(module, TOPO_MODULE)
+KEY_GETTER(core, TOPO_CORE)
+KEY_GETTER(thread, TOPO_THREAD)
+KEY_GETTER(node, TOPO_NODE)
+
+static bool key_shown(const void *c, const struct field *f)
+{
+	return ((const struct show_ctx *)c)->keys & (1u << f->arg);
+}
+
+static void get_cpu_index(const void *c, size_t i, struct fv *v)
+{
+	fv_int_or_null(v, VCPU(c, i)->cpu_index);
+}
+
+static void get_thread_id(const void *c, size_t i, struct fv *v)
+{
+	fv_int_or_null(v, VCPU(c, i)->thread_id);
+}
+
+static void get_target(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, VCPU(c, i)->target);
+}
+
+static void get_cpu_state(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, VCPU(c, i)->cpu_state);
+}
+
+static bool cpu_state_shown(const void *c, const struct field *f)
+{
+	(void)f;
+	return ((const struct show_ctx *)c)->cpu_state;
+}
+
+static void get_affinity(const void *c, size_t i, struct fv *v)
+{
+	if (SHOW(c)->info)
+		fv_str(v, SHOW(c)->info[i].affinity);
+}
+
+static void get_sched(const void *c, size_t i, struct fv *v)
+{
+	if (SHOW(c)->info)
+		fv_str(v, SHOW(c)->info[i].sched);
+}
+
+static void get_cgroup(const void *c, size_t i, struct fv *v)
+{
+	if (SHOW(c)->info)
+		fv_str(v, SHOW(c)->info[i].cgroup);
+}
+
+static bool info_shown(const void *c, const struct field *f)
+{
+	(void)f;
+	return SHOW(c)->info != NULL;
+}
+
+/* {"cpu": N, "online": bool, "can_offline": bool}, or null when the guest
+ * does not list the vCPU or the match is unknown. */
+static void get_guest(const void *c, size_t i, struct fv *v)
+{
+	const struct agent_gcpu *g;
+
+	if (!SHOW(c)->guest)
+		return;
+	g = agent_view_vcpu(SHOW(c)->guest, VCPU(c, i)->index);
+	if (!g) {
+		v->kind = FV_NULL;
+		return;
+	}
+	snprintf(v->buf, sizeof(v->buf), "{\"cpu\":%d,\"online\":%s,\"can_offline\":%s}",
+		 g->logical_id, g->online ? "true" : "false",
+		 g->can_offline ? "true" : "false");
+	v->kind = FV_RAW;
+	v->s = v->buf;
+}
+
+static void get_guest_mismatch(const void *c, size_t i, struct fv *v)
+{
+	if (SHOW(c)->guest)
+		fv_bool(v, agent_view_mismatch(SHOW(c)->guest, SHOW(c)->t,
+					       VCPU(c, i)->index));
+}
+
+/* JSON order is entry order; table columns go by col. */
+static const struct field vcpu_fields[] = {
+	{ .key = "index", .header = "INDEX", .type = FT_INT, .right = true,
+	  .get = get_index, .col = 0, .help = "vCPU index, as add, del and tune take it" },
+	{ .key = "online", .header = "STATE", .type = FT_BOOL, .get = get_online,
+	  .text = text_state, .col = 30, .help = "online or offline (plugged or not)" },
+	{ .key = "removable", .header = "REMOVABLE", .type = FT_BOOL,
+	  .get = get_removable, .text = text_removable, .col = 31,
+	  .help = "yes, no, or boot for a CPU QEMU started with" },
+	{ .key = "boot", .type = FT_BOOL, .get = get_boot },
+	{ .key = "entity_first", .type = FT_INT, .get = get_entity_first },
+	{ .key = "vcpus_per_entity", .type = FT_INT, .get = get_vcpus_per_entity },
+	{ .key = "alias", .header = "ALIAS", .type = FT_STRING, .get = get_alias,
+	  .col = 32, .help = "device id of the plugged entity" },
+	{ .key = "device_id", .type = FT_STRING, .get = get_device_id },
+	{ .key = "qom_path", .header = "QOM-PATH", .type = FT_STRING,
+	  .flags = FIELD_HIDDEN, .get = get_qom_path, .col = 50,
+	  .help = "the vCPU's QOM path" },
+	{ .key = "type", .header = "TYPE", .type = FT_STRING, .flags = FIELD_HIDDEN,
+	  .get = get_type, .col = 51, .help = "QOM type of the entity" },
+	{ .key = "props", .type = FT_OBJECT, .get = get_props },
+	{ .key = "topology", .type = FT_OBJECT, .get = get_topology },
+	{ .header = "DRAWER", .right = true, .get = get_drawer, .shown = key_shown,
+	  .arg = TOPO_DRAWER, .col = 1, .help = "drawer-id" },
+	{ .header = "BOOK", .right = true, .get = get_book, .shown = key_shown,
+	  .arg = TOPO_BOOK, .col = 2, .help = "book-id" },
+	{ .header = "SOCKET", .right = true, .get = get_socket, .shown = key_shown,
+	  .arg = TOPO_SOCKET, .col = 3, .help = "socket-id" },
+	{ .header = "DIE", .right = true, .get = get_die, .shown = key_shown,
+	  .arg = TOPO_DIE, .col = 4, .help = "die-id" },
+	{ .header = "CLUSTER", .right = true, .get = get_cluster, .shown = key_shown,
+	  .arg = TOPO_CLUSTER, .col = 5, .help = "cluster-id" },
+	{ .header = "MODULE", .right = true, .get = get_module, .shown = key_shown,
+	  .arg = TOPO_MODULE, .col = 6, .help = "module-id" },
+	{ .header = "CORE", .right = true, .get = get_core, .shown = key_shown,
+	  .arg = TOPO_CORE, .col = 7, .help = "core-id" },
+	{ .header = "THREAD", .right = true, .get = get_thread, .shown = key_shown,
+	  .arg = TOPO_THREAD, .col = 8, .help = "thread-id (of the topology)" },
+	{ .key = "node", .header = "NODE", .type = FT_INT, .right = true,
+	  .get = get_node, .shown = key_shown, .arg = TOPO_NODE, .col = 9,
+	  .help = "NUMA node" },
+	{ .key = "cpu_index", .header = "CPU-INDEX", .type = FT_INT, .right = true,
+	  .flags = FIELD_HIDDEN, .get = get_cpu_index, .col = 52,
+	  .help = "QEMU's cpu-index" },
+	{ .key = "thread_id", .header = "HOST-TID", .type = FT_INT, .right = true,
+	  .get = get_thread_id, .col = 33, .help = "the vCPU's host thread" },
+	{ .key = "target", .header = "TARGET", .type = FT_STRING,
+	  .flags = FIELD_HIDDEN, .get = get_target, .col = 53,
+	  .help = "QEMU's target (x86_64, ppc64...)" },
+	{ .key = "cpu_state", .header = "CPU-STATE", .type = FT_STRING,
+	  .get = get_cpu_state, .shown = cpu_state_shown, .col = 40,
+	  .help = "s390x CPU state" },
+	{ .key = "affinity", .header = "AFFINITY", .type = FT_STRING,
+	  .get = get_affinity, .shown = info_shown, .col = 34,
+	  .help = "host CPUs the thread may run on" },
+	{ .key = "sched", .header = "SCHED", .type = FT_STRING, .get = get_sched,
+	  .shown = info_shown, .col = 35, .help = "scheduler policy of the thread" },
+	{ .key = "cgroup", .header = "CGROUP", .type = FT_STRING, .get = get_cgroup,
+	  .shown = info_shown, .col = 36, .help = "cgroup of the thread" },
+	{ .key = "guest", .type = FT_OBJECT, .get = get_guest },
+	{ .key = "guest_mismatch", .type = FT_BOOL, .get = get_guest_mismatch },
+};
+
+const struct field_set out_vcpu_fields = FIELDS(vcpu_fields);
+
+static void show_ctx_init(struct show_ctx *c, const struct out_show *s)
 {
 	size_t i;
-	int w;
 
-	for (i = 0; i < t->ncols; i++) {
-		w = (int)width[i];
-		if (i > 0)
-			fputs("  ", f);
-		if (t->right[i])
-			fprintf(f, "%*s", w, cells[i]);
-		else if (i + 1 == t->ncols)
-			fputs(cells[i], f);
-		else
-			fprintf(f, "%-*s", w, cells[i]);
-	}
-	fputc('\n', f);
+	c->s = s;
+	c->keys = topo_keys_present(s->t);
+	c->cpu_state = false;
+	for (i = 0; i < s->t->n_vcpus; i++)
+		if (s->t->vcpus[i].cpu_state)
+			c->cpu_state = true;
 }
 
-void out_table_print(const struct out_table *t, FILE *f)
-{
-	size_t width[OUT_MAX_COLS] = { 0 };
-	const char *hdr[OUT_MAX_COLS];
-	size_t r, i, len;
-
-	for (i = 0; i < t->ncols; i++) {
-		hdr[i] = t->headers[i] ? t->headers[i] : "";
-		width[i] = strlen(hdr[i]);
-	}
-	for (r = 0; r < t->nrows; r++) {
-		for (i = 0; i < t->ncols; i++) {
-			len = strlen(t->cells[r * t->ncols + i]);
-			if (len > width[i])
-				width[i] = len;
-		}
-	}
-	print_row(t, hdr, width, f);
-	for (r = 0; r < t->nrows; r++)
-		print_row(t, (const char *const *)&t->cells[r * t->ncols], width, f);
-}
-
-void out_table_free(struct out_table *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	t->cells = NULL;
-	t->nrows = t->cap = 0;
-}
-
-void out_topology_summary(const struct topology *t, char *buf, size_t size)
+static void out_topology_summary(const struct topology *t, char *buf, size_t size)
 {
 	snprintf(buf, size, "online %d of %d vCPUs, %d removable",
 		 t->online, t->max, t->removable);
 }
 
-int out_nodes_text(const struct topology *t, FILE *f)
-{
-	struct plan_node *n;
-	size_t k, i;
+/* ---- guest NUMA nodes: one row per node -------------------------------- */
 
-	if (plan_nodes(t, &n, &k) < 0)
+struct nodes_ctx {
+	struct plan_node *n;
+	size_t k;
+};
+
+#define NODE(c, i) (&((const struct nodes_ctx *)(c))->n[i])
+
+static void get_n_node(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->node);
+}
+
+static void get_n_online(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->online);
+}
+
+static void get_n_to(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->to);
+}
+
+static void get_n_max(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->max);
+}
+
+static void get_n_removable(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->removable);
+}
+
+/* show and count: "node 1: online 3 of 4 vCPUs, 2 removable". */
+static const struct field node_fields[] = {
+	{ .key = "node", .type = FT_INT, .get = get_n_node, .line = "node %s: " },
+	{ .key = "online", .type = FT_INT, .get = get_n_online, .line = "online %s " },
+	{ .key = "max", .type = FT_INT, .get = get_n_max, .line = "of %s vCPUs, " },
+	{ .key = "removable", .type = FT_INT, .get = get_n_removable,
+	  .line = "%s removable" },
+};
+
+static const struct field_set out_node_fields = FIELDS(node_fields);
+
+/* plan: each node's count before and after. */
+static const struct field plan_node_fields[] = {
+	{ .key = "node", .type = FT_INT, .get = get_n_node },
+	{ .key = "online", .type = FT_INT, .get = get_n_online },
+	{ .key = "to", .type = FT_INT, .get = get_n_to },
+	{ .key = "max", .type = FT_INT, .get = get_n_max },
+};
+
+static const struct field_set out_plan_node_fields = FIELDS(plan_node_fields);
+
+/* The node rows of t, with each node's count after p when p is given. */
+static int nodes_ctx_init(struct nodes_ctx *c, const struct topology *t,
+			  const struct plan *p)
+{
+	if (plan_nodes(t, &c->n, &c->k) < 0)
 		return -1;
-	for (i = 0; i < k; i++)
-		fprintf(f, "node %ld: online %d of %d vCPUs, %d removable\n",
-			n[i].node, n[i].online, n[i].max, n[i].removable);
-	free(n);
+	if (p)
+		plan_nodes_after(p, c->n, c->k);
 	return 0;
 }
 
-json_t *out_nodes_json(const struct topology *t)
+int out_nodes_text(const struct topology *t, FILE *f)
 {
-	struct plan_node *n;
-	json_t *a;
-	size_t k;
-
-	if (plan_nodes(t, &n, &k) < 0)
-		return NULL;
-	a = plan_nodes_json(n, k, false);
-	free(n);
-	return a;
-}
-
-/* Upper-case header names live here, so the table never allocates them. */
-static const char *const key_header[TOPO_NKEYS] = {
-	"DRAWER", "BOOK", "SOCKET", "DIE", "CLUSTER",
-	"MODULE", "CORE", "THREAD", "NODE",
-};
-
-static bool any_cpu_state(const struct topology *t)
-{
+	struct nodes_ctx c;
 	size_t i;
 
-	for (i = 0; i < t->n_vcpus; i++)
-		if (t->vcpus[i].cpu_state)
-			return true;
-	return false;
+	if (nodes_ctx_init(&c, t, NULL) < 0)
+		return -1;
+	for (i = 0; i < c.k; i++)
+		fields_line(&out_node_fields, &c, i, f);
+	free(c.n);
+	return 0;
 }
 
-static const char *removable_word(const struct topology *t,
-				  const struct topo_vcpu *v)
+/* "nodes": [...]; an empty array when the VM reports none. */
+static int nodes_rows(struct jw *w, const struct topology *t,
+		      const struct plan *p)
 {
-	if (!v->online)
-		return "-";
-	if (topo_vcpu_removable(t, v))
-		return "yes";
-	return topo_vcpu_boot(t, v) ? "boot" : "no";
+	struct nodes_ctx c;
+
+	if (nodes_ctx_init(&c, t, p) < 0)
+		return -1;
+	jw_rows(w, "nodes", p ? &out_plan_node_fields : &out_node_fields, &c, c.k);
+	free(c.n);
+	return 0;
 }
 
-/* Numbers are printed into one scratch buffer per column. */
-#define NUM_LEN 24
+int out_count_doc(FILE *f, const struct topology *t)
+{
+	struct jw *w = jw_new(f);
+	int rc;
+
+	if (!w)
+		return -1;
+	jw_begin_object(w);
+	jw_int(w, "online", t->online);
+	jw_int(w, "max", t->max);
+	jw_int(w, "removable", t->removable);
+	rc = nodes_rows(w, t, NULL);
+	jw_end_object(w);
+	jw_newline(w);
+	return jw_end(w) < 0 || rc < 0 ? -1 : 0;
+}
+
+int out_show_table(const struct out_show *s, const char *columns, FILE *f,
+		   struct vc_err *err)
+{
+	struct field_cols cols;
+	struct show_ctx c;
+	char summary[128];
+
+	show_ctx_init(&c, s);
+	if (fields_select(&out_vcpu_fields, columns, &c, &cols, err) < 0)
+		return -1;
+	if (fields_table(&cols, &c, s->t->n_vcpus, f) < 0)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "writing the table failed");
+	out_topology_summary(s->t, summary, sizeof(summary));
+	fprintf(f, "%s\n", summary);
+	if (out_nodes_text(s->t, f) < 0)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	return 0;
+}
 
 int out_topology_table(const struct topology *t, FILE *f)
 {
-	return out_topology_table_tuning(t, NULL, f);
+	struct out_show s = { .t = t };
+	struct vc_err err;
+
+	return out_show_table(&s, NULL, f, &err);
 }
 
-int out_topology_table_tuning(const struct topology *t,
-			      const struct tune_thread_info *info, FILE *f)
+static void guest_summary(struct jw *w, const struct out_show *s)
 {
-	struct out_table tab;
-	const char *cells[OUT_MAX_COLS];
-	char nums[OUT_MAX_COLS][NUM_LEN];
-	char summary[128];
-	unsigned keys = topo_keys_present(t);
-	bool cpu_state = any_cpu_state(t);
-	size_t ncols = 0, i, c;
-	int k, rc = 0;
+	const struct agent_view *v = s->guest;
+	size_t i, online = 0;
 
-	/* INDEX, keys, STATE, REMOVABLE, ALIAS, HOST-TID, CPU-STATE. */
-	ncols = 1 + (size_t)__builtin_popcount(keys) + 4 + cpu_state + (info ? 3 : 0);
-	if (out_table_init(&tab, ncols))
-		return -1;
-	c = 0;
-	out_table_column(&tab, c++, "INDEX", true);
-	for (k = 0; k < TOPO_NKEYS; k++)
-		if (keys & (1u << k))
-			out_table_column(&tab, c++, key_header[k], true);
-	out_table_column(&tab, c++, "STATE", false);
-	out_table_column(&tab, c++, "REMOVABLE", false);
-	out_table_column(&tab, c++, "ALIAS", false);
-	out_table_column(&tab, c++, "HOST-TID", true);
-	if (info) {
-		out_table_column(&tab, c++, "AFFINITY", false);
-		out_table_column(&tab, c++, "SCHED", false);
-		out_table_column(&tab, c++, "CGROUP", false);
-	}
-	if (cpu_state)
-		out_table_column(&tab, c++, "CPU-STATE", false);
-
-	for (i = 0; i < t->n_vcpus && rc == 0; i++) {
-		const struct topo_vcpu *v = &t->vcpus[i];
-		const struct topo_entity *e = &t->ents[v->entity];
-
-		c = 0;
-		snprintf(nums[c], NUM_LEN, "%d", v->index);
-		cells[c] = nums[c];
-		c++;
-		for (k = 0; k < TOPO_NKEYS; k++) {
-			if (!(keys & (1u << k)))
-				continue;
-			cells[c] = NULL;
-			if (e->ids[k] >= 0) {
-				snprintf(nums[c], NUM_LEN, "%ld", e->ids[k]);
-				cells[c] = nums[c];
-			}
-			c++;
-		}
-		cells[c++] = v->online ? "online" : "offline";
-		cells[c++] = removable_word(t, v);
-		cells[c++] = e->alias;
-		cells[c] = NULL;
-		if (v->thread_id >= 0) {
-			snprintf(nums[c], NUM_LEN, "%ld", v->thread_id);
-			cells[c] = nums[c];
-		}
-		c++;
-		if (info) {
-			cells[c++] = info[i].affinity;
-			cells[c++] = info[i].sched;
-			cells[c++] = info[i].cgroup;
-		}
-		if (cpu_state)
-			cells[c++] = v->cpu_state;
-		rc = out_table_add(&tab, cells);
-	}
-	if (rc == 0) {
-		out_table_print(&tab, f);
-		out_topology_summary(t, summary, sizeof(summary));
-		fprintf(f, "%s\n", summary);
-		rc = out_nodes_text(t, f);
-	}
-	out_table_free(&tab);
-	return rc;
-}
-
-/* The --json document of show is written member by member into one
- * buffer that is flushed as it fills.  With thousands of vCPUs, building
- * it as a jansson tree, dumping and freeing it cost 150 ms and 25 MiB;
- * this costs a few ms and 64 KiB.  The bytes must stay jansson's
- * (JSON_COMPACT | JSON_ENSURE_ASCII): plain strings and integers are
- * written directly, anything else goes through jansson itself. */
-#define JW_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII)
-#define JW_SIZE (64u * 1024)
-
-struct jw {
-	FILE *f;
-	size_t len;
-	bool first;          /* no member yet in the innermost object */
-	bool failed;
-	char buf[JW_SIZE];
-};
-
-static void jw_flush(struct jw *w)
-{
-	if (w->len && fwrite(w->buf, 1, w->len, w->f) != w->len)
-		w->failed = true;
-	w->len = 0;
-}
-
-static void jw_put(struct jw *w, const char *s, size_t n)
-{
-	if (w->len + n > JW_SIZE) {
-		jw_flush(w);
-		if (n > JW_SIZE) {
-			if (fwrite(s, 1, n, w->f) != n)
-				w->failed = true;
-			return;
-		}
-	}
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-}
-
-static void jw_puts(struct jw *w, const char *s)
-{
-	jw_put(w, s, strlen(s));
-}
-
-static void jw_open(struct jw *w, char c)
-{
-	jw_put(w, &c, 1);
-	w->first = true;
-}
-
-static void jw_close(struct jw *w, char c)
-{
-	jw_put(w, &c, 1);
-	w->first = false;
-}
-
-/* Printable ASCII without '"' or '\\': jansson writes it unescaped. */
-static bool jw_plain(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (; *p; p++)
-		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
-			return false;
-	return true;
-}
-
-/* A value as jansson dumps it; consumes v.  false when v is NULL. */
-static bool jw_dump(struct jw *w, json_t *v)
-{
-	size_t n;
-	char *s;
-
-	if (!v)
-		return false;
-	n = json_dumpb(v, NULL, 0, JW_FLAGS | JSON_ENCODE_ANY);
-	s = n ? malloc(n) : NULL;
-	if (s && json_dumpb(v, s, n, JW_FLAGS | JSON_ENCODE_ANY) == n)
-		jw_put(w, s, n);
-	else
-		w->failed = true;
-	free(s);
-	json_decref(v);
-	return true;
-}
-
-static void jw_key(struct jw *w, const char *key)
-{
-	if (!w->first)
-		jw_put(w, ",", 1);
-	w->first = false;
-	jw_put(w, "\"", 1);
-	jw_puts(w, key);
-	jw_put(w, "\":", 2);
-}
-
-static void jw_int_value(struct jw *w, long long n)
-{
-	char tmp[24], *p = tmp + sizeof(tmp);
-	unsigned long long u = n < 0 ? 0ull - (unsigned long long)n :
-				       (unsigned long long)n;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (n < 0)
-		*--p = '-';
-	jw_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
-static void jw_int(struct jw *w, const char *key, long long n)
-{
-	jw_key(w, key);
-	jw_int_value(w, n);
-}
-
-/* n, or null when negative (unknown). */
-static void jw_int_or_null(struct jw *w, const char *key, long long n)
-{
-	jw_key(w, key);
-	if (n >= 0)
-		jw_int_value(w, n);
-	else
-		jw_put(w, "null", 4);
-}
-
-static void jw_bool(struct jw *w, const char *key, bool b)
-{
-	jw_key(w, key);
-	jw_puts(w, b ? "true" : "false");
-}
-
-static void jw_string_value(struct jw *w, const char *s)
-{
-	jw_put(w, "\"", 1);
-	jw_puts(w, s);
-	jw_put(w, "\"", 1);
-}
-
-/* s, or null when NULL.  Text jansson refuses (not UTF-8) leaves the
- * member out, as json_object_set_new() of a NULL value does. */
-static void jw_string(struct jw *w, const char *key, const char *s)
-{
-	json_t *v;
-
-	if (s && !jw_plain(s)) {
-		v = json_string(s);
-		if (!v)
-			return;
-		jw_key(w, key);
-		jw_dump(w, v);
+	jw_key(w, "guest_agent");
+	jw_begin_object(w);
+	if (!v) {
+		jw_string(w, "error", s->guest_error);
+		jw_end_object(w);
 		return;
 	}
-	jw_key(w, key);
-	if (s)
-		jw_string_value(w, s);
-	else
-		jw_put(w, "null", 4);
-}
-
-static void jw_props(struct jw *w, const struct topo_entity *e)
-{
-	const unsigned char *c;
-
-	if (!e->props)
-		return;
-	/* Verbatim, unless an escape or a byte beyond ASCII needs jansson's
-	 * spelling (the document is ASCII throughout). */
-	for (c = (const unsigned char *)e->props; *c; c++)
-		if (*c < 0x20 || *c > 0x7e || *c == '\\')
-			break;
-	jw_key(w, "props");
-	if (*c && !jw_dump(w, topo_entity_props(e)))
-		w->failed = true;
-	else if (!*c)
-		jw_puts(w, e->props);
-}
-
-static void jw_vcpu(struct jw *w, const struct topology *t,
-		    const struct topo_vcpu *v,
-		    const struct tune_thread_info *info)
-{
-	const struct topo_entity *e = &t->ents[v->entity];
-	int k;
-
-	jw_open(w, '{');
-	jw_int(w, "index", v->index);
-	jw_bool(w, "online", v->online);
-	jw_bool(w, "removable", topo_vcpu_removable(t, v));
-	jw_bool(w, "boot", topo_vcpu_boot(t, v));
-	jw_int(w, "entity_first", e->first);
-	jw_int(w, "vcpus_per_entity", e->vcpus_count);
-	jw_string(w, "alias", e->alias);
-	jw_string(w, "device_id", e->online ? topo_entity_device_id(e) : NULL);
-	jw_string(w, "qom_path", v->qom_path);
-	if (e->type)
-		jw_string(w, "type", e->type);
-	jw_props(w, e);
-	jw_key(w, "topology");
-	jw_open(w, '{');
-	for (k = 0; k < TOPO_NODE; k++)
-		if (e->ids[k] >= 0)
-			jw_int(w, topo_key_name[k], e->ids[k]);
-	jw_close(w, '}');
-	jw_int_or_null(w, "node", e->ids[TOPO_NODE]);
-	jw_int_or_null(w, "cpu_index", v->cpu_index);
-	jw_int_or_null(w, "thread_id", v->thread_id);
-	jw_string(w, "target", v->target);
-	jw_string(w, "cpu_state", v->cpu_state);
-	if (info) {
-		jw_string(w, "affinity", info->affinity);
-		jw_string(w, "sched", info->sched);
-		jw_string(w, "cgroup", info->cgroup);
+	for (i = 0; i < v->guest.n; i++)
+		online += v->guest.cpus[i].online;
+	jw_string(w, "mapping", agent_map_name(v->how));
+	jw_string(w, "note", v->note);
+	jw_int(w, "online", (long long)online);
+	jw_int(w, "cpus", (long long)v->guest.n);
+	if (v->how == AGENT_MAP_NONE) {
+		jw_string(w, "mismatch", NULL);
+	} else {
+		jw_key(w, "mismatch");
+		jw_begin_array(w);
+		for (i = 0; i < s->t->n_vcpus; i++)
+			if (agent_view_mismatch(v, s->t, s->t->vcpus[i].index))
+				jw_int(w, NULL, s->t->vcpus[i].index);
+		jw_end_array(w);
 	}
-	jw_close(w, '}');
+	jw_end_object(w);
 }
 
-int out_show_json(const struct topology *t, const char *version,
-		  const char *package, const struct tune_thread_info *info,
-		  FILE *f)
+int out_show_doc(const struct out_show *s, FILE *f)
 {
-	unsigned mask = topo_keys_present(t);
-	struct jw *w;
-	json_t *qemu, *nodes;
-	size_t i;
+	const struct topology *t = s->t;
+	struct show_ctx c;
+	struct jw *w = jw_new(f);
 	int k, rc;
 
-	/* The members whose failure fails the whole document. */
-	qemu = json_pack("{s:s,s:s}", "version", version ? version : "",
-			 "package", package ? package : "");
-	nodes = out_nodes_json(t);
-	w = malloc(sizeof(*w));
-	if (!qemu || !nodes || !w) {
-		json_decref(qemu);
-		json_decref(nodes);
-		free(w);
+	if (!w)
 		return -1;
-	}
-	w->f = f;
-	w->len = 0;
-	w->failed = false;
-	jw_open(w, '{');
+	show_ctx_init(&c, s);
+	jw_begin_object(w);
 	jw_key(w, "qemu");
-	jw_dump(w, qemu);
+	jw_begin_object(w);
+	jw_string(w, "version", s->version ? s->version : "");
+	jw_string(w, "package", s->package ? s->package : "");
+	jw_end_object(w);
 	jw_int(w, "online", t->online);
 	jw_int(w, "max", t->max);
 	jw_int(w, "removable", t->removable);
 	jw_bool(w, "per_vcpu_threads", t->per_vcpu_threads);
 	jw_string(w, "thread_warning", t->thread_warning);
 	jw_key(w, "topology_keys");
-	jw_open(w, '[');
-	for (k = 0; k < TOPO_NKEYS; k++) {
-		if (!(mask & (1u << k)))
-			continue;
-		if (!w->first)
-			jw_put(w, ",", 1);
-		w->first = false;
-		jw_string_value(w, topo_key_name[k]);
+	jw_begin_array(w);
+	for (k = 0; k < TOPO_NKEYS; k++)
+		if (c.keys & (1u << k))
+			jw_string(w, NULL, topo_key_name[k]);
+	jw_end_array(w);
+	jw_rows(w, "vcpus", &out_vcpu_fields, &c, t->n_vcpus);
+	if (s->guest || s->guest_error)
+		guest_summary(w, s);
+	rc = nodes_rows(w, t, NULL);
+	jw_end_object(w);
+	jw_newline(w);
+	return jw_end(w) < 0 || rc < 0 ? -1 : 0;
+}
+
+int out_show_json(const struct topology *t, const char *version,
+		  const char *package, const struct tune_thread_info *info,
+		  FILE *f)
+{
+	struct out_show s = { .t = t, .info = info, .version = version,
+			      .package = package };
+
+	return out_show_doc(&s, f);
+}
+
+static void out_guest_outcome(struct jw *w, const struct agent_outcome *out);
+
+/* ---- result entries: one row per vCPU of a change --------------------- */
+
+struct result_ctx {
+	const struct topology *t;
+	const struct apply_result *r;
+	struct { size_t item; int index; } *rows;
+	size_t n;
+};
+
+#define RITEM(c, i) (&((const struct result_ctx *)(c))->r->items[ \
+	((const struct result_ctx *)(c))->rows[i].item])
+#define RINDEX(c, i) (((const struct result_ctx *)(c))->rows[i].index)
+
+static long result_thread(const void *c, size_t i)
+{
+	const struct topology *t = ((const struct result_ctx *)c)->t;
+	int k = RINDEX(c, i);
+
+	if (!t || k < 0 || (size_t)k >= t->n_vcpus)
+		return -1;
+	return t->vcpus[k].thread_id;
+}
+
+static void get_r_index(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, RINDEX(c, i));
+}
+
+static void get_r_device(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, RITEM(c, i)->device_id);
+}
+
+static void get_r_op(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, RITEM(c, i)->op == PLAN_OP_ADD ? "add" : "del");
+}
+
+static void get_r_state(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, apply_state_name(RITEM(c, i)->state));
+}
+
+static void get_r_reason(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, RITEM(c, i)->reason);
+}
+
+static void get_r_thread(const void *c, size_t i, struct fv *v)
+{
+	long tid = result_thread(c, i);
+
+	if (tid > 0)
+		fv_int(v, tid);
+	else
+		v->kind = FV_NULL;
+}
+
+/* The thread is named once the vCPU is plugged. */
+static const char *text_r_thread(const void *c, size_t i, char *buf, size_t size)
+{
+	long tid = result_thread(c, i);
+
+	if (RITEM(c, i)->state != APPLY_PLUGGED || tid <= 0)
+		return NULL;
+	snprintf(buf, size, "%ld", tid);
+	return buf;
+}
+
+/* null in JSON when no tuning was asked for. */
+static void get_r_tuning(const void *c, size_t i, struct fv *v)
+{
+	switch (RITEM(c, i)->tune) {
+	case APPLY_TUNE_NONE: fv_str(v, NULL); break;
+	case APPLY_TUNE_DONE: fv_str(v, "tuned"); break;
+	case APPLY_TUNE_FAILED: fv_str(v, "not-tuned"); break;
+	case APPLY_TUNE_SKIPPED: fv_str(v, "skipped"); break;
 	}
-	jw_close(w, ']');
-	jw_key(w, "vcpus");
-	jw_open(w, '[');
-	for (i = 0; i < t->n_vcpus; i++) {
-		if (i)
-			jw_put(w, ",", 1);
-		jw_vcpu(w, t, &t->vcpus[i], info ? &info[i] : NULL);
+}
+
+/* A failed tuning speaks through the reason. */
+static const char *text_r_tuning(const void *c, size_t i, char *buf, size_t size)
+{
+	(void)buf;
+	(void)size;
+	switch (RITEM(c, i)->tune) {
+	case APPLY_TUNE_DONE: return "tuned";
+	case APPLY_TUNE_SKIPPED: return "not tuned: no per-vCPU threads";
+	default: return NULL;
 	}
-	jw_close(w, ']');
-	jw_key(w, "nodes");
-	jw_dump(w, nodes);	/* consumes nodes */
-	jw_close(w, '}');
-	jw_put(w, "\n", 1);
-	jw_flush(w);
-	rc = w->failed ? -1 : 0;
-	free(w);
-	return rc;
+}
+
+/* The vCPU's guest node; null when the VM reports none. */
+static void get_r_node(const void *c, size_t i, struct fv *v)
+{
+	const struct topology *t = ((const struct result_ctx *)c)->t;
+	int k = RINDEX(c, i);
+
+	if (!t || k < 0 || (size_t)k >= t->n_vcpus ||
+	    t->vcpus[k].entity >= t->n_ents) {
+		v->kind = FV_NULL;
+		return;
+	}
+	fv_int_or_null(v, t->ents[t->vcpus[k].entity].ids[TOPO_NODE]);
+}
+
+static const struct field result_fields[] = {
+	{ .key = "index", .type = FT_INT, .get = get_r_index, .line = "vCPU %-4s ", .col = 0 },
+	{ .key = "device_id", .type = FT_STRING, .get = get_r_device, .line = "%-10s ", .col = 1 },
+	{ .key = "op", .type = FT_STRING, .get = get_r_op, .col = 2 },
+	{ .key = "state", .type = FT_STRING, .get = get_r_state, .line = "%s", .col = 3 },
+	{ .key = "reason", .type = FT_STRING, .get = get_r_reason, .line = ": %s", .col = 9 },
+	{ .key = "thread_id", .type = FT_INT, .get = get_r_thread, .text = text_r_thread,
+	  .line = " (thread %s)", .col = 4 },
+	{ .key = "tuning", .type = FT_STRING, .get = get_r_tuning, .text = text_r_tuning,
+	  .line = ", %s", .col = 5 },
+	{ .key = "node", .type = FT_INT, .get = get_r_node, .col = 6 },
+};
+
+static const struct field_set out_result_fields = FIELDS(result_fields);
+
+static int result_ctx_init(struct result_ctx *c, const struct topology *t,
+			   const struct apply_result *r)
+{
+	size_t i, n = 0;
+	int k;
+
+	c->t = t;
+	c->r = r;
+	c->n = 0;
+	for (i = 0; i < r->n; i++)
+		n += r->items[i].count > 0 ? (size_t)r->items[i].count : 0;
+	c->rows = calloc(n + 1, sizeof(*c->rows));
+	if (!c->rows)
+		return -1;
+	for (i = 0; i < r->n; i++)
+		for (k = r->items[i].first; k < r->items[i].first + r->items[i].count; k++) {
+			c->rows[c->n].item = i;
+			c->rows[c->n++].index = k;
+		}
+	return 0;
+}
+
+void out_result_text(FILE *f, const char *command, const struct topology *t,
+		     const struct plan *p, const struct apply_result *r)
+{
+	struct result_ctx c;
+	char *pending;
+	size_t i;
+
+	if (result_ctx_init(&c, t, r) == 0)
+		for (i = 0; i < c.n; i++)
+			fields_line(&out_result_fields, &c, i, f);
+	free(c.rows);
+	if (p && p->note)
+		fprintf(f, "note: %s\n", p->note);
+	if (r->online_after >= 0 && t)
+		fprintf(f, "%s: online %d of %d vCPUs\n", command,
+			r->online_after, t->max);
+	else if (p)
+		fprintf(f, "%s: %d -> %d vCPUs requested\n", command, p->from, p->to);
+	if (!r->n)
+		fprintf(f, "%s: nothing to do\n", command);
+	pending = report_vcpus_in_state(r, APPLY_PENDING);
+	if (pending) {
+		fprintf(f, "%s: removal pending for vCPUs %s; 'vcpuctl wait %s' waits for it\n",
+			command, pending, pending);
+		free(pending);
+	}
+}
+
+int out_result_doc(FILE *f, const char *command, const struct topology *t,
+		   const struct plan *p, const struct apply_result *r,
+		   const struct agent_outcome *guest)
+{
+	struct result_ctx c;
+	struct jw *w;
+	char *pending;
+
+	if (result_ctx_init(&c, t, r) < 0)
+		return -1;
+	w = jw_new(f);
+	if (!w) {
+		free(c.rows);
+		return -1;
+	}
+	pending = report_vcpus_in_state(r, APPLY_PENDING);
+	jw_begin_object(w);
+	jw_string(w, "command", command);
+	jw_int(w, "exit_code", r->code);
+	jw_string(w, "result", vc_exit_name(r->code));
+	jw_string(w, "error", r->error);
+	jw_bool(w, "timed_out", r->timed_out);
+	jw_string(w, "interrupted_by", r->signo ? vc_signal_name(r->signo) : NULL);
+	jw_rows(w, "vcpus", &out_result_fields, &c, c.n);
+	jw_string(w, "pending", pending);
+	if (r->online_after >= 0)
+		jw_int(w, "online", r->online_after);
+	else
+		jw_string(w, "online", NULL);
+	if (t)
+		jw_int(w, "max", t->max);
+	else
+		jw_string(w, "max", NULL);
+	if (p) {
+		jw_int(w, "from", p->from);
+		jw_int(w, "to", p->to);
+		jw_int(w, "requested", p->requested);
+		jw_string(w, "note", p->note);
+	}
+	if (guest)
+		out_guest_outcome(w, guest);
+	jw_end_object(w);
+	jw_newline(w);
+	free(pending);
+	free(c.rows);
+	return jw_end(w);
+}
+
+/* ---- plan steps -------------------------------------------------------- */
+
+struct plan_ctx {
+	const struct topology *t;
+	const struct plan *p;
+};
+
+#define STEP(c, i) (&((const struct plan_ctx *)(c))->p->steps[i])
+
+static const char *text_s_number(const void *c, size_t i, char *buf, size_t size)
+{
+	(void)c;
+	snprintf(buf, size, "%zu", i + 1);
+	return buf;
+}
+
+static void get_s_op(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, STEP(c, i)->op == PLAN_OP_ADD ? "add" : "del");
+}
+
+static const char *text_s_command(const void *c, size_t i, char *buf, size_t size)
+{
+	(void)buf;
+	(void)size;
+	return STEP(c, i)->op == PLAN_OP_ADD ? "device_add" : "device_del";
+}
+
+static void get_s_vcpus(const void *c, size_t i, struct fv *v)
+{
+	const struct plan_step *s = STEP(c, i);
+
+	if (s->count == 1)
+		snprintf(v->buf, sizeof(v->buf), "%d", s->first);
+	else
+		snprintf(v->buf, sizeof(v->buf), "%d-%d", s->first, s->first + s->count - 1);
+	fv_str(v, v->buf);
+}
+
+static const char *text_s_range(const void *c, size_t i, char *buf, size_t size)
+{
+	return range_text(buf, size, STEP(c, i)->first, STEP(c, i)->count);
+}
+
+static void get_s_first(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, STEP(c, i)->first);
+}
+
+static void get_s_count(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, STEP(c, i)->count);
+}
+
+static void get_s_device(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, STEP(c, i)->device_id);
+}
+
+/* "socket 0, core 1, thread 0" for the step's entity. */
+static const char *text_s_where(const void *c, size_t i, char *buf, size_t size)
+{
+	const struct plan_ctx *pc = c;
+	const struct topo_entity *e = &pc->t->ents[STEP(c, i)->entity];
+	size_t len = 0;
+	int k;
+
+	buf[0] = '\0';
+	for (k = 0; k < TOPO_NKEYS && len < size; k++)
+		if (e->ids[k] >= 0)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s %ld",
+						len ? ", " : "", topo_key_name[k], e->ids[k]);
+	return buf;
+}
+
+static void get_s_qmp(const void *c, size_t i, struct fv *v)
+{
+	v->kind = FV_JSON;
+	v->owned = true;
+	v->json = plan_step_command(((const struct plan_ctx *)c)->t, STEP(c, i));
+}
+
+static void get_s_node(const void *c, size_t i, struct fv *v)
+{
+	fv_int_or_null(v, STEP(c, i)->node);
+}
+
+static const char *fill_name(enum plan_fill f)
+{
+	return f == PLAN_FILL_COMPLETES ? "completes" :
+	       f == PLAN_FILL_EMPTIES ? "empties" : "whole";
+}
+
+static void unit_range(char *buf, size_t size, const struct plan_step *s)
+{
+	if (s->unit_count > 1)
+		snprintf(buf, size, "%d-%d", s->unit_first,
+			 s->unit_first + s->unit_count - 1);
+	else
+		snprintf(buf, size, "%d", s->unit_first);
+}
+
+/* {"kind": "core", "vcpus": "4-5", "fill": "completes"}: names and
+ * numbers only, so written as they are. */
+static void get_s_unit(const void *c, size_t i, struct fv *v)
+{
+	const struct plan_step *s = STEP(c, i);
+	char range[32];
+
+	unit_range(range, sizeof(range), s);
+	snprintf(v->buf, sizeof(v->buf), "{\"kind\":\"%s\",\"vcpus\":\"%s\",\"fill\":\"%s\"}",
+		 plan_unit_name(((const struct plan_ctx *)c)->p->unit), range,
+		 fill_name(s->fill));
+	v->kind = FV_RAW;
+	v->s = v->buf;
+}
+
+/* "completes core 4-5", when whole units were asked for. */
+static const char *text_s_unit(const void *c, size_t i, char *buf, size_t size)
+{
+	const struct plan *p = ((const struct plan_ctx *)c)->p;
+	const struct plan_step *s = STEP(c, i);
+	char range[32];
+
+	if (!p->whole_units)
+		return NULL;
+	unit_range(range, sizeof(range), s);
+	snprintf(buf, size, "%s %s %s", fill_name(s->fill),
+		 plan_unit_name(p->unit), range);
+	return buf;
+}
+
+static const struct field step_fields[] = {
+	{ .text = text_s_number, .line = "  %s. ", .col = 0 },
+	{ .key = "op", .type = FT_STRING, .get = get_s_op, .text = text_s_command,
+	  .line = "%s ", .col = 1 },
+	{ .key = "vcpus", .type = FT_STRING, .get = get_s_vcpus, .col = 4 },
+	{ .text = text_s_range, .line = "%s", .col = 3 },
+	{ .key = "first", .type = FT_INT, .get = get_s_first, .col = 4 },
+	{ .key = "count", .type = FT_INT, .get = get_s_count, .col = 4 },
+	{ .key = "device_id", .type = FT_STRING, .get = get_s_device,
+	  .line = "%s: ", .col = 2 },
+	{ .text = text_s_where, .line = " (%s)", .col = 5 },
+	{ .key = "node", .type = FT_INT, .get = get_s_node, .col = 6 },
+	{ .key = "unit", .type = FT_OBJECT, .get = get_s_unit, .text = text_s_unit,
+	  .line = ", %s", .col = 5 },
+	{ .key = "qmp", .type = FT_OBJECT, .get = get_s_qmp, .col = 6 },
+};
+
+static const struct field_set out_step_fields = FIELDS(step_fields);
+
+void out_plan_text(FILE *f, const struct topology *t, const struct plan *p)
+{
+	struct plan_ctx c = { t, p };
+	size_t i;
+
+	struct nodes_ctx n;
+
+	fprintf(f, "plan: %d -> %d vCPUs online (of %d), %zu step%s",
+		p->from, p->to, t->max, p->n_steps, p->n_steps == 1 ? "" : "s");
+	if (p->whole_units)
+		fprintf(f, ", whole %ss", plan_unit_name(p->unit));
+	fputc('\n', f);
+	if (p->note)
+		fprintf(f, "note: %s\n", p->note);
+	for (i = 0; i < p->n_steps; i++)
+		fields_line(&out_step_fields, &c, i, f);
+	if (!p->n_steps)
+		fputs("  nothing to do\n", f);
+	/* "nodes: node 0: 1 -> 3 of 4; node 1: 0 -> 3 of 4", when the VM has
+	 * nodes. */
+	if (nodes_ctx_init(&n, t, p) < 0 || !n.k) {
+		free(n.n);
+		return;
+	}
+	fputs("nodes:", f);
+	for (i = 0; i < n.k; i++)
+		fprintf(f, "%s node %ld: %d -> %d of %d", i ? ";" : "",
+			n.n[i].node, n.n[i].online, n.n[i].to, n.n[i].max);
+	fputc('\n', f);
+	free(n.n);
+}
+
+int out_plan_doc(FILE *f, const struct topology *t, const struct plan *p)
+{
+	struct plan_ctx c = { t, p };
+	struct jw *w = jw_new(f);
+	int rc;
+
+	if (!w)
+		return -1;
+	jw_begin_object(w);
+	jw_int(w, "from", p->from);
+	jw_int(w, "to", p->to);
+	jw_int(w, "requested", p->requested);
+	jw_string(w, "note", p->note);
+	jw_string(w, "unit", plan_unit_name(p->unit));
+	jw_bool(w, "whole_units", p->whole_units);
+	jw_rows(w, "steps", &out_step_fields, &c, p->n_steps);
+	jw_int(w, "max", t->max);
+	rc = nodes_rows(w, t, p);
+	jw_end_object(w);
+	jw_newline(w);
+	return jw_end(w) < 0 || rc < 0 ? -1 : 0;
+}
+
+/* ---- tuned vCPUs ------------------------------------------------------- */
+
+#define TUNED(c, i) (&((const struct resize_tuned *)(c))[i])
+
+static void get_t_index(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, TUNED(c, i)->index);
+}
+
+static void get_t_thread(const void *c, size_t i, struct fv *v)
+{
+	if (TUNED(c, i)->thread_id > 0)
+		fv_int(v, TUNED(c, i)->thread_id);
+	else
+		v->kind = FV_NULL;
+}
+
+static void get_t_tuned(const void *c, size_t i, struct fv *v)
+{
+	fv_bool(v, TUNED(c, i)->tuned);
+}
+
+static const char *text_t_tuned(const void *c, size_t i, char *buf, size_t size)
+{
+	const struct resize_tuned *t = TUNED(c, i);
+
+	if (t->tuned)
+		return "tuned";
+	snprintf(buf, size, "not tuned: %s", t->reason ? t->reason : "?");
+	return buf;
+}
+
+static void get_t_reason(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, TUNED(c, i)->reason);
+}
+
+static const struct field tuned_fields[] = {
+	{ .key = "index", .type = FT_INT, .get = get_t_index, .line = "vCPU %-4s " },
+	{ .key = "thread_id", .type = FT_INT, .get = get_t_thread, .line = "thread %-8s " },
+	{ .key = "tuned", .type = FT_BOOL, .get = get_t_tuned, .text = text_t_tuned,
+	  .line = "%s" },
+	{ .key = "reason", .type = FT_STRING, .get = get_t_reason },
+};
+
+static const struct field_set out_tuned_fields = FIELDS(tuned_fields);
+
+void out_tune_text(FILE *f, const struct resize_tuned *rows, size_t n,
+		   size_t n_tuned)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fields_line(&out_tuned_fields, rows, i, f);
+	fprintf(f, "tune: %zu of %zu vCPUs tuned\n", n_tuned, n);
+}
+
+int out_tune_doc(FILE *f, const struct resize_tuned *rows, size_t n, int code,
+		 const char *warning)
+{
+	struct jw *w = jw_new(f);
+
+	if (!w)
+		return -1;
+	jw_begin_object(w);
+	jw_string(w, "command", "tune");
+	jw_int(w, "exit_code", code);
+	jw_string(w, "result", vc_exit_name(code));
+	jw_string(w, "warning", warning);
+	jw_rows(w, "vcpus", &out_tuned_fields, rows, n);
+	jw_end_object(w);
+	jw_newline(w);
+	return jw_end(w);
+}
+
+/* ---- the guest's CPUs, and the guest step's vCPUs ---------------------- */
+
+#define VIEW(c) ((const struct agent_view *)(c))
+
+static void get_g_cpu(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, VIEW(c)->guest.cpus[i].logical_id);
+}
+
+static void get_g_online(const void *c, size_t i, struct fv *v)
+{
+	fv_bool(v, VIEW(c)->guest.cpus[i].online);
+}
+
+static void get_g_can_offline(const void *c, size_t i, struct fv *v)
+{
+	fv_bool(v, VIEW(c)->guest.cpus[i].can_offline);
+}
+
+static void get_g_vcpu(const void *c, size_t i, struct fv *v)
+{
+	fv_int_or_null(v, VIEW(c)->vcpu_of[i]);
+}
+
+static bool g_vcpu_shown(const void *c, const struct field *f)
+{
+	(void)f;
+	return VIEW(c)->how != AGENT_MAP_NONE;
+}
+
+static const struct field gcpu_fields[] = {
+	{ .key = "cpu", .header = "CPU", .type = FT_INT, .right = true, .get = get_g_cpu },
+	{ .key = "online", .header = "ONLINE", .type = FT_BOOL, .get = get_g_online },
+	{ .key = "can_offline", .header = "CAN-OFFLINE", .type = FT_BOOL,
+	  .get = get_g_can_offline },
+	{ .key = "vcpu", .header = "VCPU", .type = FT_INT, .right = true,
+	  .get = get_g_vcpu, .shown = g_vcpu_shown },
+};
+
+static const struct field_set out_gcpu_fields = FIELDS(gcpu_fields);
+
+int out_guest_table(FILE *f, const struct agent_view *v)
+{
+	struct field_cols cols;
+	struct vc_err err;
+	size_t i, online = 0;
+
+	if (fields_select(&out_gcpu_fields, NULL, v, &cols, &err) < 0 ||
+	    fields_table(&cols, v, v->guest.n, f) < 0)
+		return -1;
+	for (i = 0; i < v->guest.n; i++)
+		online += v->guest.cpus[i].online;
+	fprintf(f, "guest: %zu of %zu CPUs online", online, v->guest.n);
+	if (v->how == AGENT_MAP_IDENTITY)
+		fprintf(f, "; VCPU assumed equal to CPU");
+	fputc('\n', f);
+	return 0;
+}
+
+#define OUTCOME(c, i) (&((const struct agent_outcome *)(c))->items[i])
+
+static void get_o_index(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, OUTCOME(c, i)->index);
+}
+
+static void get_o_guest_cpu(const void *c, size_t i, struct fv *v)
+{
+	fv_int_or_null(v, OUTCOME(c, i)->logical_id);
+}
+
+static void get_o_state(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, agent_vcpu_state_name(OUTCOME(c, i)->state));
+}
+
+static const struct field outcome_fields[] = {
+	{ .key = "index", .type = FT_INT, .get = get_o_index },
+	{ .key = "guest_cpu", .type = FT_INT, .get = get_o_guest_cpu },
+	{ .key = "state", .type = FT_STRING, .get = get_o_state },
+};
+
+static const struct field_set out_outcome_fields = FIELDS(outcome_fields);
+
+static void out_guest_outcome(struct jw *w, const struct agent_outcome *out)
+{
+	jw_key(w, "guest");
+	jw_begin_object(w);
+	jw_string(w, "wanted", out->online ? "online" : "offline");
+	jw_string(w, "mapping", agent_map_name(out->how));
+	jw_bool(w, "ok", out->code == 0);
+	jw_string(w, "error", out->error);
+	jw_int(w, "elapsed_ms", out->elapsed_ms);
+	jw_rows(w, "vcpus", &out_outcome_fields, out, out->n);
+	jw_end_object(w);
+}
+
+/* ---- guest --online/--offline: one row per change asked for ----------- */
+
+struct change_ctx {
+	const struct agent_change *ch;
+	const bool *unchanged;
+};
+
+#define CHANGE(c, i) (&((const struct change_ctx *)(c))->ch[i])
+
+static void get_c_cpu(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, CHANGE(c, i)->logical_id);
+}
+
+static void get_c_wanted(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, CHANGE(c, i)->online ? "online" : "offline");
+}
+
+static void get_c_result(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, ((const struct change_ctx *)c)->unchanged[i] ? "unchanged" :
+		  agent_change_state_name(CHANGE(c, i)->state));
+}
+
+static const struct field change_fields[] = {
+	{ .key = "cpu", .type = FT_INT, .get = get_c_cpu },
+	{ .key = "wanted", .type = FT_STRING, .get = get_c_wanted },
+	{ .key = "result", .type = FT_STRING, .get = get_c_result },
+};
+
+static const struct field_set out_change_fields = FIELDS(change_fields);
+
+int out_guest_doc(FILE *f, const struct agent_view *v,
+		  const struct agent_change *ch, size_t n, const bool *unchanged,
+		  const char *error)
+{
+	struct change_ctx c = { ch, unchanged };
+	struct jw *w = jw_new(f);
+	size_t i, online = 0;
+
+	if (!w)
+		return -1;
+	for (i = 0; i < v->guest.n; i++)
+		online += v->guest.cpus[i].online;
+	jw_begin_object(w);
+	jw_int(w, "online", (long long)online);
+	jw_int(w, "cpus", (long long)v->guest.n);
+	jw_string(w, "mapping", agent_map_name(v->how));
+	jw_rows(w, "guest_cpus", &out_gcpu_fields, v, v->guest.n);
+	jw_rows(w, "changes", &out_change_fields, &c, n);
+	if (error)
+		jw_string(w, "error", error);
+	jw_end_object(w);
+	jw_newline(w);
+	return jw_end(w);
 }

@@ -401,6 +401,63 @@ json_t *qmp_event_pop(struct qmp *q)
 	return ev;
 }
 
+static const char *json_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static long json_long_or(json_t *obj, const char *key, long dflt)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+void qmp_event_decode(json_t *raw, struct qmp_event *ev)
+{
+	json_t *data = json_object_get(raw, "data");
+	json_t *info = json_object_get(data, "info");
+
+	memset(ev, 0, sizeof(*ev));
+	ev->raw = raw;
+	ev->ost_source = ev->ost_status = -1;
+	ev->name = json_str(raw, "event");
+	if (!ev->name || !json_is_object(data))
+		return;
+	if (!strcmp(ev->name, "DEVICE_DELETED"))
+		ev->kind = QMP_EV_DEVICE_DELETED;
+	else if (!strcmp(ev->name, "DEVICE_UNPLUG_GUEST_ERROR"))
+		ev->kind = QMP_EV_UNPLUG_GUEST_ERROR;
+	else if (!strcmp(ev->name, "ACPI_DEVICE_OST") && json_is_object(info))
+		ev->kind = QMP_EV_ACPI_OST;
+	else
+		return;
+	if (ev->kind == QMP_EV_ACPI_OST) {
+		ev->device = json_str(info, "device");
+		ev->ost_source = json_long_or(info, "source", -1);
+		ev->ost_status = json_long_or(info, "status", -1);
+	} else {
+		ev->device = json_str(data, "device");
+		ev->path = json_str(data, "path");
+	}
+}
+
+int qmp_event_next(struct qmp *q, struct qmp_event *ev)
+{
+	json_t *raw = qmp_event_pop(q);
+
+	if (!raw)
+		return 0;
+	qmp_event_decode(raw, ev);
+	return 1;
+}
+
+void qmp_event_clear(struct qmp_event *ev)
+{
+	json_decref(ev->raw);
+	memset(ev, 0, sizeof(*ev));
+}
+
 /* Serialise {"execute", "arguments", "id"} plus a newline into q->sbuf.
  * Returns the length, or 0 when out of memory. */
 static size_t qmp_build(struct qmp *q, const char *command, json_t *args,

@@ -30,7 +30,9 @@ static void warn(struct resize_result *res, const char *fmt, ...)
 		res->warnings[res->n_warnings++] = msg;
 }
 
-const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
+/* The one rule for when threads cannot be tuned at all: the reason, or
+ * NULL when they can. */
+static const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
 {
 	if (!t->per_vcpu_threads)
 		return t->thread_warning ? t->thread_warning
@@ -39,6 +41,17 @@ const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid)
 		return "QEMU's pid is unknown (not a local unix socket), so its "
 		       "threads cannot be told apart from others";
 	return NULL;
+}
+
+/* --cgroup auto needs QEMU's pid, known once connected; what it chose is
+ * told with the warnings. */
+static int cgroup_auto(struct qmp *q, struct resize_result *res, struct vc_err *err)
+{
+	if (tune_cgroup_auto(&res->cg, qmp_peer_pid(q), err) < 0)
+		return -1;
+	if (res->cg.note)
+		warn(res, "%s", res->cg.note);
+	return 0;
 }
 
 int resize_prepare(struct resize_request *req, struct resize_result *res,
@@ -52,6 +65,15 @@ int resize_prepare(struct resize_request *req, struct resize_result *res,
 	if (req->tune && req->tune->cgroup && !req->plan_only &&
 	    tune_cgroup_resolve(req->tune->cgroup, TUNE_CGROUP_ROOT, &res->cg, err) < 0)
 		return -1;
+	/* A record that is required must be possible before there is
+	 * anything to record. */
+	if ((req->audit & AUDIT_LINUX_REQUIRED) && !req->plan_only &&
+	    audit_linux_probe(err) < 0) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		return vc_err_set(err, VC_EXIT_USAGE, "--audit: %s; nothing was changed", why);
+	}
 	return 0;
 }
 
@@ -132,11 +154,16 @@ static void remove_cgroups(struct resize_result *res)
 void resize_audit(struct qmp *q, const struct resize_request *req,
 		  struct resize_result *res)
 {
-	struct vc_err err = { 0 };
+	struct vc_err syslog_err = { 0 }, linux_err = { 0 };
 
-	if (req->audit && res->applied &&
-	    audit_resize(q, req->command, &res->plan, &res->apply, &err) < 0)
-		warn(res, "audit record not written: %s", err.msg);
+	if (!res->applied ||
+	    !audit_resize(q, req->command, &res->plan, &res->apply, req->audit,
+			  &syslog_err, &linux_err))
+		return;
+	if (linux_err.code)
+		warn(res, "audit record not written: %s", linux_err.msg);
+	if (syslog_err.code)
+		warn(res, "audit record not written: %s", syslog_err.msg);
 }
 
 int resize_run(struct qmp *q, const struct resize_request *req,
@@ -145,7 +172,8 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 	struct apply_opts opts = { .wait = req->wait, .timeout_ms = req->timeout_ms };
 	bool hw_failed;
 
-	if (topo_query_hotpluggable(q, &res->topo, err) < 0 ||
+	if ((!req->plan_only && cgroup_auto(q, res, err) < 0) ||
+	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
 	    (req->tune && tune_node_pins_check(req->tune, &res->topo, err) < 0) ||
 	    plan_make(&res->topo, &res->preq, &res->plan, err) < 0) {
 		res->change_round_trips = qmp_round_trips(q);
@@ -195,7 +223,8 @@ int resize_wait(struct qmp *q, const struct resize_request *req,
 {
 	const struct cpulist *list = req->sel.list_text ? &req->sel.list : NULL;
 
-	if (topo_query_hotpluggable(q, &res->topo, err) < 0 ||
+	if (cgroup_auto(q, res, err) < 0 ||
+	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
 	    apply_find_pending(q, &res->topo, list, &res->apply, err) < 0)
 		return -1;
 	res->code = apply_wait(q, &res->topo, &res->apply, req->timeout_ms);
@@ -216,7 +245,8 @@ int resize_tune(struct qmp *q, const struct resize_request *req,
 	pid_t pid;
 	long k;
 
-	if (topo_query(q, &res->topo, err) < 0 || sel_check(&req->sel, &res->topo, err) < 0 ||
+	if (cgroup_auto(q, res, err) < 0 || topo_query(q, &res->topo, err) < 0 ||
+	    sel_check(&req->sel, &res->topo, err) < 0 ||
 	    tune_node_pins_check(req->tune, &res->topo, err) < 0)
 		return -1;
 	res->tuned = calloc(cpulist_count(list) + 1, sizeof(*res->tuned));

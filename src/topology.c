@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vcpuctl/jsonstream.h"
 #include "vcpuctl/qmp.h"
@@ -41,6 +42,9 @@ struct ent_slot {
 	struct topo_entity e;
 	size_t reply_pos;
 };
+
+/* fast_row.entity of a vCPU being torn down (topology.h: leaving). */
+#define ROW_LEAVING SIZE_MAX
 
 /* A query-cpus-fast entry while building. */
 struct fast_row {
@@ -151,6 +155,9 @@ void topo_free(struct topology *t)
 		free(t->vcpus[i].target);
 		free(t->vcpus[i].cpu_state);
 	}
+	for (i = 0; i < t->n_leaving; i++)
+		free(t->leaving[i]);
+	free(t->leaving);
 	free(t->ents);
 	free(t->vcpus);
 	free(t->thread_warning);
@@ -570,7 +577,7 @@ static const char *const fast_fields[F_NFIELDS] = {
 /* Entry pos of query-cpus-fast, p[0, end), into r. */
 static bool parse_fast_row(const struct path_ref *idx, size_t n_idx,
 			   const char *p, const char *end, size_t pos,
-			   struct fast_row *r, struct vc_err *err)
+			   struct fast_row *r, bool *disagree, struct vc_err *err)
 {
 	struct field f[F_NFIELDS];
 	long ent;
@@ -603,7 +610,14 @@ static bool parse_fast_row(const struct path_ref *idx, size_t n_idx,
 		return false;
 	}
 	ent = entity_of_path(idx, n_idx, r->qom_path);
+	if (ent < 0 && removable_path(r->qom_path)) {
+		/* Under a device no longer plugged: being torn down. */
+		r->entity = ROW_LEAVING;
+		r->thread_n = thread_suffix(r->qom_path);
+		return true;
+	}
 	if (ent < 0) {
+		*disagree = true;
 		vc_err_set(err, VC_EXIT_CONN,
 			   Q_FAST ": entry %zu: qom-path '%s' belongs to no plugged entity of "
 			   Q_HOTPLUG, pos, r->qom_path);
@@ -668,8 +682,32 @@ static int check_fast_paths(const struct fast_row *rows, size_t n,
 	return rc;
 }
 
+/* The device a leaving vCPU's path lies under ("/machine/peripheral/ID"
+ * of ".../ID/thread[1]") joins t->leaving, once. */
+static int add_leaving(struct topology *t, const char *path)
+{
+	const char *id = path + (strncmp(path, PERIPHERAL, strlen(PERIPHERAL)) ?
+				 strlen(PERIPHERAL_ANON) : strlen(PERIPHERAL));
+	size_t len = (size_t)(strchrnul(id, '/') - path), i;
+	char **n;
+
+	t->n_leaving_vcpus++;
+	for (i = 0; i < t->n_leaving; i++)
+		if (strlen(t->leaving[i]) == len && !strncmp(t->leaving[i], path, len))
+			return 0;
+	n = realloc(t->leaving, (t->n_leaving + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	t->leaving = n;
+	n[t->n_leaving] = strndup(path, len);
+	if (!n[t->n_leaving])
+		return -1;
+	t->n_leaving++;
+	return 0;
+}
+
 static int merge_fast(struct topology *t, const struct reply_list *cf,
-		      struct vc_err *err)
+		      bool *disagree, struct vc_err *err)
 {
 	struct vc_err dup = { 0 };
 	struct path_ref *idx = NULL;
@@ -693,7 +731,7 @@ static int merge_fast(struct topology *t, const struct reply_list *cf,
 	}
 	for (i = 0; i < n; i++) {
 		if (!parse_fast_row(idx, n_idx, cf->el[2 * i], cf->el[2 * i + 1], i,
-				    &rows[i], err)) {
+				    &rows[i], disagree, err)) {
 			prefer_dup_error(check_fast_paths(rows, i, &dup), &dup, err);
 			goto out;
 		}
@@ -702,6 +740,14 @@ static int merge_fast(struct topology *t, const struct reply_list *cf,
 		goto out;
 	qsort(rows, n, sizeof(*rows), fast_cmp);
 	for (i = 0; i < n; i = j) {
+		if (rows[i].entity == ROW_LEAVING) {
+			if (add_leaving(t, rows[i].qom_path) < 0) {
+				oom(err);
+				goto out;
+			}
+			j = i + 1;
+			continue;
+		}
 		e = &t->ents[rows[i].entity];
 		for (j = i; j < n && rows[j].entity == rows[i].entity; j++)
 			;
@@ -907,9 +953,10 @@ fail:
 
 /* Merge query-cpus-fast into a skeleton.  On failure t is freed. */
 static int add_cpus_fast(struct topology *t, const struct reply_list *cpus_fast,
-			 pid_t qemu_pid, struct vc_err *err)
+			 pid_t qemu_pid, bool *disagree, struct vc_err *err)
 {
-	if (merge_fast(t, cpus_fast, err) || check_threads(t, qemu_pid, err)) {
+	if (merge_fast(t, cpus_fast, disagree, err) ||
+	    check_threads(t, qemu_pid, err)) {
 		topo_free(t);
 		return -1;
 	}
@@ -934,7 +981,8 @@ static int skeleton_of_text(struct topology *t, const char *text, size_t len,
 
 /* query-cpus-fast's text into a skeleton.  On failure t is freed. */
 static int fast_of_text(struct topology *t, const char *text, size_t len,
-			bool checked, pid_t qemu_pid, struct vc_err *err)
+			bool checked, pid_t qemu_pid, bool *disagree,
+			struct vc_err *err)
 {
 	struct reply_list l;
 	int rc;
@@ -943,7 +991,7 @@ static int fast_of_text(struct topology *t, const char *text, size_t len,
 		topo_free(t);
 		return -1;
 	}
-	rc = add_cpus_fast(t, &l, qemu_pid, err);
+	rc = add_cpus_fast(t, &l, qemu_pid, disagree, err);
 	list_free(&l);
 	return rc;
 }
@@ -958,7 +1006,10 @@ int topo_build(struct topology *t, const char *hotpluggable, size_t hp_len,
 		assume_plugged_online(t);
 		return 0;
 	}
-	return fast_of_text(t, cpus_fast, cf_len, false, qemu_pid, err);
+	bool disagree = false;
+
+	return fast_of_text(t, cpus_fast, cf_len, false, qemu_pid, &disagree,
+			    err);
 }
 
 int topo_build_json(struct topology *t, json_t *hotpluggable,
@@ -983,8 +1034,10 @@ int topo_build_json(struct topology *t, json_t *hotpluggable,
 }
 
 /* One reply read at a time: its text lives in q's buffer only until the
- * next call, so each is consumed before the next query. */
-int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
+ * next call, so each is consumed before the next query.  *disagree tells
+ * a query-cpus-fast row that matches nothing at all. */
+static int query_both(struct qmp *q, struct topology *t, bool *disagree,
+		      struct vc_err *err)
 {
 	const char *text;
 	size_t len;
@@ -997,7 +1050,42 @@ int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
 		topo_free(t);
 		return -1;
 	}
-	return fast_of_text(t, text, len, true, qmp_peer_pid(q), err);
+	return fast_of_text(t, text, len, true, qmp_peer_pid(q), disagree, err);
+}
+
+/* A row of neither a plugged entity nor a device being removed may be a
+ * race of another kind: both replies are read again a few times, 20 ms
+ * apart, before the disagreement is reported. */
+#define TOPO_READS 4
+#define TOPO_REREAD_MS 20
+
+int topo_query(struct qmp *q, struct topology *t, struct vc_err *err)
+{
+	const struct timespec pause = { 0, TOPO_REREAD_MS * 1000000L };
+	bool disagree = false;
+	int i, rc = -1;
+
+	for (i = 0; i < TOPO_READS; i++) {
+		if (i)
+			nanosleep(&pause, NULL);
+		disagree = false;
+		rc = query_both(q, t, &disagree, err);
+		if (rc == 0 || !disagree)
+			return rc;
+	}
+	vc_err_prefix(err, "%d reads of both replies in %d ms", TOPO_READS,
+		      (TOPO_READS - 1) * TOPO_REREAD_MS);
+	return rc;
+}
+
+bool topo_leaving(const struct topology *t, const char *device_path)
+{
+	size_t i;
+
+	for (i = 0; device_path && i < t->n_leaving; i++)
+		if (!strcmp(t->leaving[i], device_path))
+			return true;
+	return false;
 }
 
 int topo_query_hotpluggable(struct qmp *q, struct topology *t,

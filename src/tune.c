@@ -2,6 +2,7 @@
  * scheduler for one vCPU thread; the option parsers; what "show" reads
  * back from /proc.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libcgroup.h>
@@ -410,6 +411,7 @@ void tune_cgroup_free(struct tune_cgroup *cg)
 		return;
 	free(cg->name);
 	free(cg->dir);
+	free(cg->note);
 	memset(cg, 0, sizeof(*cg));
 }
 
@@ -575,6 +577,10 @@ int tune_cgroup_resolve(const char *spec, const char *root,
 	int rc = -1;
 
 	memset(cg, 0, sizeof(*cg));
+	if (!strcmp(spec, TUNE_CGROUP_AUTO)) {
+		cg->auto_pending = true;
+		return 0;
+	}
 	if (check_components(spec, err) < 0 || cg_lib_init(err) < 0)
 		return -1;
 	mnt_cpu = cg_mount_of("cpu");
@@ -648,6 +654,111 @@ out:
 	free(mnt_cpuset);
 	free(real_root);
 	free(real);
+	return rc;
+}
+
+/* "vcpu" followed by digits only? */
+static bool is_vcpu_name(const char *name)
+{
+	return !strncmp(name, "vcpu", 4) && name[4] &&
+	       strspn(name + 4, "0123456789") == strlen(name + 4);
+}
+
+/* Cut path's last component off; returns it (inside path). */
+static const char *cut_last(char *path)
+{
+	char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return path;
+	*slash = '\0';
+	return slash + 1;
+}
+
+static char *read_cgroup(pid_t pid, pid_t tid);
+
+/* The parent of the cgroup vcpuN with the lowest N that a thread of pid
+ * sits in (malloc'd), or NULL; *tid_out is that thread. */
+static char *auto_from_vcpus(pid_t pid, long *tid_out)
+{
+	char dir[64], *best = NULL;
+	long best_n = LONG_MAX;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)pid);
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		long tid = strtol(de->d_name, NULL, 10);
+		char *path = tid > 0 ? read_cgroup(pid, (pid_t)tid) : NULL;
+		const char *last;
+		long n;
+
+		if (!path)
+			continue;
+		last = cut_last(path);
+		n = is_vcpu_name(last) ? strtol(last + 4, NULL, 10) : LONG_MAX;
+		if (n < best_n) {
+			free(best);
+			best = path;
+			best_n = n;
+			*tid_out = tid;
+		} else {
+			free(path);
+		}
+	}
+	closedir(d);
+	return best;
+}
+
+int tune_cgroup_auto(struct tune_cgroup *cg, pid_t pid, struct vc_err *err)
+{
+	char *path, *why = NULL, *note = NULL;
+	long tid = 0;
+	int rc;
+
+	if (!cg->auto_pending)
+		return 0;
+	cg->auto_pending = false;
+	if (pid <= 0)
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "--cgroup auto: QEMU's pid is unknown (not a local unix socket): "
+				  "give --cgroup PATH");
+	path = auto_from_vcpus(pid, &tid);
+	if (path) {
+		rc = asprintf(&why, "vCPU thread %ld is in %s/vcpuN", tid, path);
+	} else {
+		path = read_cgroup(0, pid);
+		if (!path)
+			return vc_err_errno(err, VC_EXIT_USAGE, errno,
+					    "--cgroup auto: /proc/%ld/cgroup", (long)pid);
+		if (strrchr(path, '/') && !strcmp(strrchr(path, '/') + 1, "emulator")) {
+			cut_last(path);
+			rc = asprintf(&why, "QEMU's main thread is in %s/emulator", path);
+		} else {
+			rc = asprintf(&why, "QEMU (pid %ld) is in it", (long)pid);
+		}
+	}
+	if (rc < 0)
+		why = NULL;
+	if (!path[0] || !strcmp(path, "/")) {
+		free(path);
+		free(why);
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "--cgroup auto: QEMU (pid %ld) is in the root cgroup, where vcpuctl "
+				  "makes no vcpuN cgroups: give --cgroup PATH", (long)pid);
+	}
+	rc = tune_cgroup_resolve(path + strspn(path, "/"), TUNE_CGROUP_ROOT, cg, err);
+	if (rc == 0 && asprintf(&note, "--cgroup auto: %s (%s)",
+				cg->mode == TUNE_CG_V2 ? cg->dir : cg->name,
+				why ? why : "") >= 0)
+		cg->note = note;
+	if (rc < 0)
+		vc_err_prefix(err, "--cgroup auto (QEMU's cgroup %s)", path);
+	free(path);
+	free(why);
 	return rc;
 }
 
@@ -886,15 +997,136 @@ static int read_file(const char *dir, const char *file, char *buf, size_t size)
 	return 0;
 }
 
+/* Is word one of the space-separated words of list? */
+static bool words_have(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len == n && !strncmp(p, word, n))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* The cgroup2 mount dir lies in: the highest cgroup2 directory above it. */
+static void v2_mount_of(const char *dir, char *mnt, size_t size)
+{
+	char *slash;
+
+	snprintf(mnt, size, "%s", dir);
+	while ((slash = strrchr(mnt, '/')) && slash != mnt) {
+		*slash = '\0';
+		if (fs_type(mnt) != CGROUP2_SUPER_MAGIC) {
+			*slash = '/';
+			return;
+		}
+	}
+}
+
+/* The kernel's refusals a user meets first, told before anything is made:
+ * a controller the parent does not hand down (the subtree_control write
+ * would fail with ENOENT), and a QEMU outside the VM cgroup (cgroup.threads
+ * would fail with EOPNOTSUPP: a thread moves only within its process's
+ * threaded subtree).  Directories that are not cgroup2 (the unit tests'
+ * scratch ones) are not checked. */
+static int v2_precheck(const struct tune_cgroup *cg, int vcpu, pid_t pid,
+		       struct vc_err *err)
+{
+	static const char *const ctls[] = { "cpu", "cpuset" };
+	char buf[4096], mnt[PATH_MAX], parent[PATH_MAX];
+	size_t i, n;
+	char *own;
+
+	if (fs_type(cg->dir) != CGROUP2_SUPER_MAGIC)
+		return 0;
+	if (read_file(cg->dir, "cgroup.controllers", buf, sizeof(buf)) < 0)
+		return fail_errno(err, errno, "cgroup", vcpu, "cgroup %s/cgroup.controllers",
+				  cg->dir);
+	snprintf(parent, sizeof(parent), "%s", cg->dir);
+	if (strrchr(parent, '/') && strrchr(parent, '/') != parent)
+		*strrchr(parent, '/') = '\0';
+	for (i = 0; i < 2; i++)
+		if (!words_have(buf, ctls[i]))
+			return vc_err_set(err, VC_EXIT_NOT_TUNED,
+					  "vCPU %d: cgroup %s/cgroup.subtree_control: +%s: %s: the %s "
+					  "controller is not enabled in %s/cgroup.subtree_control "
+					  "(this cgroup's cgroup.controllers: '%s')", vcpu, cg->dir,
+					  ctls[i], strerror(ENOENT), ctls[i], parent, buf);
+	if (pid <= 0)
+		return 0;
+	own = read_cgroup(0, pid);
+	v2_mount_of(cg->dir, mnt, sizeof(mnt));
+	n = strlen(mnt);
+	if (own && !strncmp(cg->dir, mnt, n)) {
+		const char *rel = cg->dir + n;
+		size_t rn = strlen(rel);
+		bool inside = !strncmp(own, rel, rn) && (own[rn] == '\0' || own[rn] == '/');
+
+		if (!rn)
+			inside = true;
+		if (!inside) {
+			vc_err_set(err, VC_EXIT_NOT_TUNED,
+				   "vCPU %d: cgroup %s/vcpu%d/cgroup.threads: %s: QEMU (pid %ld) "
+				   "is in %s%s, outside %s: cgroup v2 moves a thread only within "
+				   "its process's cgroup (give QEMU's own cgroup, or --cgroup auto)",
+				   vcpu, cg->dir, vcpu, strerror(EOPNOTSUPP), (long)pid,
+				   !strcmp(mnt, "/") ? "" : mnt, own, cg->dir);
+			free(own);
+			return -1;
+		}
+	}
+	free(own);
+	return 0;
+}
+
+/* What the kernel's refusal means, where errno alone does not say. */
+static int v2_fail_hint(struct vc_err *err, const char *file)
+{
+	const char *hint = NULL;
+	char *msg;
+
+	if (err->code != VC_EXIT_NOT_TUNED)
+		return -1;
+	if (!strcmp(file, "cgroup.type") && strstr(err->msg, strerror(EOPNOTSUPP)))
+		hint = " (it exists as a domain cgroup with processes in it or below; "
+		       "move them out, or remove it)";
+	else if (!strcmp(file, "cgroup.threads") && strstr(err->msg, strerror(EPERM)))
+		hint = " (the cgroups are writable, but moving QEMU's thread also needs "
+		       "root or QEMU's own user)";
+	/* The generic privilege hint would say the opposite of this one. */
+	if (hint && strstr(err->msg, " (writing cgroups"))
+		*strstr(err->msg, " (writing cgroups") = '\0';
+	if (hint && asprintf(&msg, "%s%s", err->msg, hint) >= 0) {
+		vc_err_set(err, VC_EXIT_NOT_TUNED, "%s", msg);
+		free(msg);
+	}
+	return -1;
+}
+
 static int v2_steps(const struct tune_opts *o, const struct tune_cgroup *cg,
-		    const char *dir, int vcpu, pid_t tid, struct vc_err *err)
+		    const char *dir, int vcpu, pid_t tid, char *enabled,
+		    size_t enabled_size, struct vc_err *err)
 {
 	char buf[4096], num[64];
 	const char *v;
 
-	if (write_file(dir, "cgroup.type", "threaded", vcpu, err) < 0 ||
-	    write_file(cg->dir, "cgroup.subtree_control", "+cpu +cpuset", vcpu, err) < 0)
-		return -1;
+	if (write_file(dir, "cgroup.type", "threaded", vcpu, err) < 0)
+		return v2_fail_hint(err, "cgroup.type");
+	if (read_file(cg->dir, "cgroup.subtree_control", buf, sizeof(buf)) == 0 &&
+	    (!words_have(buf, "cpu") || !words_have(buf, "cpuset"))) {
+		snprintf(num, sizeof(num), "%s%s", words_have(buf, "cpu") ? "" : "+cpu ",
+			 words_have(buf, "cpuset") ? "" : "+cpuset");
+		if (write_file(cg->dir, "cgroup.subtree_control", num, vcpu, err) < 0)
+			return -1;
+		snprintf(enabled, enabled_size, "%s", num);
+	}
 	/* An empty v2 cpuset means "the parent's", so the parent's value is
 	 * copied only when it has one of its own. */
 	v = o->cpuset;
@@ -929,26 +1161,37 @@ static int v2_steps(const struct tune_opts *o, const struct tune_cgroup *cg,
 			return -1;
 	}
 	snprintf(num, sizeof(num), "%ld", (long)tid);
-	return write_file(dir, "cgroup.threads", num, vcpu, err);
+	if (write_file(dir, "cgroup.threads", num, vcpu, err) < 0)
+		return v2_fail_hint(err, "cgroup.threads");
+	return 0;
 }
 
 static int v2_setup(const struct tune_opts *o, const struct tune_cgroup *cg,
-		    int vcpu, pid_t tid, struct vc_err *err)
+		    int vcpu, pid_t pid, pid_t tid, struct vc_err *err)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], enabled[64] = "";
 	bool created = true;
 	int rc;
 
+	if (v2_precheck(cg, vcpu, pid, err) < 0)
+		return -1;
 	snprintf(dir, sizeof(dir), "%s/vcpu%d", cg->dir, vcpu);
 	if (mkdir(dir, 0755) < 0) {
 		if (errno != EEXIST)
 			return fail_errno(err, errno, "cgroup", vcpu, "cgroup %s: mkdir", dir);
 		created = false;
 	}
-	rc = v2_steps(o, cg, dir, vcpu, tid, err);
-	/* The thread is written last, so a failed setup left nothing in it. */
-	if (rc < 0 && created)
-		rmdir(dir);
+	rc = v2_steps(o, cg, dir, vcpu, tid, enabled, sizeof(enabled), err);
+	/* The thread is written last, so a failed setup left nothing in it;
+	 * controllers this call enabled go again with the cgroup it made. */
+	if (rc < 0 && created && rmdir(dir) == 0 && enabled[0]) {
+		char *p;
+
+		for (p = enabled; (p = strchr(p, '+')); )
+			*p = '-';
+		write_file(cg->dir, "cgroup.subtree_control", enabled, vcpu,
+			   &(struct vc_err){ 0 });
+	}
 	return rc;
 }
 
@@ -1036,7 +1279,7 @@ int tune_thread(const struct tune_opts *o, const struct tune_cgroup *cg,
 	}
 	if (cg && cg->mode == TUNE_CG_V1 && v1_setup(o, cg, vcpu, tid, err) < 0)
 		return -1;
-	if (cg && cg->mode == TUNE_CG_V2 && v2_setup(o, cg, vcpu, tid, err) < 0)
+	if (cg && cg->mode == TUNE_CG_V2 && v2_setup(o, cg, vcpu, pid, tid, err) < 0)
 		return -1;
 	if (aff && set_affinity(aff, vcpu, tid, err) < 0)
 		return -1;

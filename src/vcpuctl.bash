@@ -100,6 +100,10 @@ _vcpuctl()
 		COMPREPLY=($(compgen -W "socket die module cluster core thread" -- "$cur"))
 		return 0
 		;;
+	--audit)
+		COMPREPLY=($(compgen -W "auto linux syslog both none" -- "$cur"))
+		return 0
+		;;
 	esac
 
 	if [[ $cur == --*=* ]]; then
@@ -107,6 +111,9 @@ _vcpuctl()
 		case ${cur%%=*} in
 		--socket|--trace|--guest-agent)
 			COMPREPLY=($(compgen -f -- "${cur#*=}"))
+			;;
+		--audit)
+			COMPREPLY=($(compgen -W "auto linux syslog both none" -- "${cur#*=}"))
 			;;
 		esac
 		return 0

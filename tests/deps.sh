@@ -7,10 +7,12 @@
 # bookworm-backports; newer Debian releases ship it in the main suite.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev
+PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev libaudit-dev
       bats python3 jq busybox-static cpio gzip xz-utils mandoc groff man-db
       valgrind clang qemu-guest-agent procps util-linux ansible-core systemd)
 QEMU_PKG=qemu-system-x86
+# loongarch64 (tests/e2e/machines.bats), from the same suite as QEMU_PKG
+QEMU_MORE=(qemu-system-misc)
 QEMU_MIN=1:10~		# Debian's QEMU versions carry epoch 1
 BACKPORTS_LIST=/etc/apt/sources.list.d/backports.sources
 
@@ -31,6 +33,12 @@ need_qemu=
 if [ -z "$qemu_ver" ] || ! dpkg --compare-versions "$qemu_ver" ge "$QEMU_MIN"; then
 	need_qemu=1
 fi
+for p in "${QEMU_MORE[@]}"; do
+	v=$(installed "$p")
+	if [ -z "$v" ] || ! dpkg --compare-versions "$v" ge "$QEMU_MIN"; then
+		need_qemu=1
+	fi
+done
 
 if [ ${#missing[@]} -eq 0 ] && [ -z "$need_qemu" ]; then
 	echo "deps: all present (QEMU $qemu_ver)"
@@ -94,9 +102,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt_run "apt-get install ${missing[*]}" install -y "${missing[@]}"
 fi
 if [ -n "$need_qemu" ]; then
-	echo "deps: installing $QEMU_PKG ${qemu_target[*]:-}"
-	apt_run "apt-get install $QEMU_PKG ${qemu_target[*]:-}" \
-		install -y --no-install-recommends "${qemu_target[@]}" "$QEMU_PKG"
+	echo "deps: installing $QEMU_PKG ${QEMU_MORE[*]} ${qemu_target[*]:-}"
+	apt_run "apt-get install $QEMU_PKG ${QEMU_MORE[*]} ${qemu_target[*]:-}" \
+		install -y --no-install-recommends "${qemu_target[@]}" "$QEMU_PKG" "${QEMU_MORE[@]}"
 	qemu_ver=$(installed "$QEMU_PKG")
 	if ! dpkg --compare-versions "${qemu_ver:-0}" ge "$QEMU_MIN"; then
 		echo "deps: FAILED: $QEMU_PKG ${qemu_ver:-none} installed, but >= 10 is needed" >&2

@@ -54,18 +54,6 @@ struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err);
 /* Close and free; NULL is fine. */
 void agent_close(struct agent *a);
 
-/* guest-sync-delimited with a fresh random id; everything that arrives
- * before its answer is dropped.  agent_open() and a call after a timeout
- * do this themselves.  Returns 0 or -1 with err set. */
-int agent_sync(struct agent *a, struct vc_err *err);
-
-/* Run one command.  args may be NULL and is borrowed.  Returns a new
- * reference to the value of "return", or NULL with err set: an error reply
- * gives "<command>: <Class>: <desc>" and agent_last_error_class() tells the
- * class ("CommandNotFound" when the guest's policy disabled it). */
-json_t *agent_call(struct agent *a, const char *command, json_t *args,
-		   struct vc_err *err);
-
 /* Class of the last error reply, or "" (borrowed). */
 const char *agent_last_error_class(const struct agent *a);
 
@@ -261,26 +249,10 @@ void agent_outcome_free(struct agent_outcome *out);
 /* "online", "offline", "absent", "failed", "not-tried", "unmapped". */
 const char *agent_vcpu_state_name(enum agent_vcpu_state s);
 
-/* {"wanted": "online"|"offline", "mapping": "acpi"|"identity"|null,
- *  "ok": bool, "error": "..."|null, "elapsed_ms": N,
- *  "vcpus": [{"index", "guest_cpu": N|null, "state"}]} (new reference, NULL
- * on out of memory). */
-json_t *agent_outcome_to_json(const struct agent_outcome *out);
-
 /* One line for people, no newline, e.g. "guest: vCPUs 1-3 online" or
  * "guest: vCPUs 1-2 online; vCPU 3 absent: ...".  Caller frees; NULL when
  * out is empty or on out of memory. */
 char *agent_outcome_text(const struct agent_outcome *out);
-
-/* "show --guest-agent": add the guest's view to a show document (borrowed,
- * modified): per vCPU "guest": {"cpu": N, "online": bool, "can_offline":
- * bool} or null when the guest does not list it (or the match is unknown),
- * "guest_mismatch": bool; and at top level "guest_agent": {"mapping":
- * "acpi"|"identity"|null, "note": ..., "online": N guest CPUs online,
- * "cpus": N listed, "mismatch": [indexes]}.  Returns 0, or -1 on out of
- * memory or when doc has no "vcpus" array. */
-int agent_annotate_show_json(json_t *doc, const struct agent_view *v,
-			     const struct topology *t);
 
 /* For the text form of show: lines (each ending in "\n") summing up the
  * guest's view and naming every mismatch, e.g.

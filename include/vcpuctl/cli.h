@@ -7,7 +7,7 @@
  * the same struct cli_inputs (cli_bind_children()), and each takes its own
  * member, so reordering a children array cannot send options astray.  A command
  * that changes the VM lists cli_change_argp instead: the same options plus
- * --lock-timeout and --no-syslog, and listing it is what makes the command
+ * --lock-timeout, --audit and --no-syslog, and listing it is what makes the command
  * lock the VM (cli_connect) and audit its changes (audit.h).
  */
 #ifndef VCPUCTL_CLI_H
@@ -36,7 +36,8 @@ struct cli_common {
 	                            the audit record's queries; -1: not marked */
 	/* Set by cli_change_argp; false for read-only commands. */
 	bool lock;               /* cli_connect() takes the VM's lock first */
-	bool syslog;             /* write an audit record (--no-syslog: false) */
+	unsigned audit;          /* where records go: enum audit_target bits
+	                            (--audit, --no-syslog); 0: nowhere */
 	int64_t lock_timeout_ms; /* --lock-timeout; <= 0: wait forever */
 	int lock_fd;             /* held lock (lock.h), or -1 */
 };
@@ -58,10 +59,10 @@ void cli_bind_children(struct argp_state *state,
  * --trace.  Input: struct cli_inputs * (its common). */
 extern const struct argp cli_common_argp;
 
-/* cli_common_argp's options plus --lock-timeout SEC and --no-syslog, for
- * the commands that change the VM.  Its ARGP_KEY_INIT sets c->lock and
- * c->syslog.  Input: struct cli_inputs * (handed on to its cli_common_argp
- * child). */
+/* cli_common_argp's options plus --lock-timeout SEC, --audit WHERE and
+ * --no-syslog, for the commands that change the VM.  Its ARGP_KEY_INIT sets
+ * c->lock and c->audit (to --audit=auto).  Input: struct cli_inputs *
+ * (handed on to its cli_common_argp child). */
 extern const struct argp cli_change_argp;
 
 /* Whether opt is one of the options above (cli_common_argp's or
@@ -106,7 +107,8 @@ void cli_print_json(json_t *doc);
 void cli_warn(const struct cli_common *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* The exit-code table, as printed by "vcpuctl --help". */
-extern const char cli_exit_codes_text[];
+/* The exit-code table as "vcpuctl --help" prints it ("Exit status:" and
+ * a line per code of vc_exit_codes[]); borrowed. */
+const char *cli_exit_codes(void);
 
 #endif

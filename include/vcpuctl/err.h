@@ -10,8 +10,9 @@
 
 #include <stdarg.h>
 
-/* Exit codes.  Each means one thing; README, --help and the man page list
- * the same table (tests/cli/exitcodes.bats checks that they agree). */
+/* Exit codes.  Each means one thing, described once in vc_exit_codes[]
+ * (err.c), which --help prints; tests/cli/exitcodes.bats holds README and
+ * the man page against it. */
 enum vc_exit {
 	VC_EXIT_OK = 0,          /* success, or nothing to do */
 	VC_EXIT_INTERNAL = 1,    /* internal error (out of memory, a bug) */
@@ -51,7 +52,18 @@ int vc_err_prefix(struct vc_err *err, const char *fmt, ...)
 
 void vc_err_clear(struct vc_err *err);
 
-/* Name of an exit code, e.g. "timeout" for VC_EXIT_TIMEOUT (for --json). */
+struct vc_exit_info {
+	int code;
+	const char *name;        /* for --json: "timeout" */
+	const char *meaning;     /* for --help, README, man page */
+};
+
+/* Every exit code, in order. */
+extern const struct vc_exit_info vc_exit_codes[];
+extern const size_t vc_exit_codes_n;
+
+/* Name of an exit code, e.g. "timeout" for VC_EXIT_TIMEOUT (for --json);
+ * "unknown" for none. */
 const char *vc_exit_name(int code);
 
 #endif

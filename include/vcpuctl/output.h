@@ -1,8 +1,14 @@
-/* output.h - how results look on a terminal: aligned text tables, the
- * table of "vcpuctl show", and its --json document written as a stream.
+/* output.h - the field tables of every kind of row vcpuctl prints, and the
+ * documents around them: show's vCPUs, a change's result entries, plan
+ * steps, tuned vCPUs, the guest's CPUs and the guest step's vCPUs.  Each
+ * table (fields.h) gives both the text and the JSON of its rows, so a new
+ * per-row field is one entry here.
  *
  * The one place below cmd_*.c that writes to a stream; it is given the
- * FILE to write to, so tests can render into memory (open_memstream).
+ * FILE, so tests can render into memory (open_memstream).  JSON documents
+ * are written as they are made, in the bytes json_dumpf(JSON_COMPACT |
+ * JSON_ENSURE_ASCII) would give, and end with a newline.  Functions
+ * returning int give 0, or -1 on out of memory or a write error.
  */
 #ifndef VCPUCTL_OUTPUT_H
 #define VCPUCTL_OUTPUT_H
@@ -10,74 +16,103 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <jansson.h>
 
+#include "vcpuctl/agent.h"
+#include "vcpuctl/apply.h"
+#include "vcpuctl/err.h"
+#include "vcpuctl/fields.h"
+#include "vcpuctl/plan.h"
+#include "vcpuctl/resize.h"
 #include "vcpuctl/topology.h"
 #include "vcpuctl/tune.h"
 
-#define OUT_MAX_COLS 20
+/* ---- show -------------------------------------------------------------- */
 
-/* Rows of text cells under a header row; columns are as wide as their
- * widest cell. */
-struct out_table {
-	size_t ncols;
-	const char *headers[OUT_MAX_COLS]; /* borrowed */
-	bool right[OUT_MAX_COLS];          /* right-align (numbers) */
-	char **cells;                      /* owned: nrows * ncols strings */
-	size_t nrows, cap;
+/* What "vcpuctl show" shows; every pointer borrowed. */
+struct out_show {
+	const struct topology *t;
+	const struct tune_thread_info *info; /* per vCPU, or NULL: no affinity,
+	                                        sched and cgroup members/columns */
+	const struct agent_view *guest;      /* --guest-agent's view, or NULL */
+	const char *guest_error;             /* --guest-agent failed: why */
+	const char *version, *package;       /* QEMU's; NULL: "" */
 };
 
-/* Start a table; headers[0..ncols-1] are borrowed and must outlive it.
- * Returns 0, or -1 when ncols is 0 or above OUT_MAX_COLS. */
-int out_table_init(struct out_table *t, size_t ncols);
-int out_table_column(struct out_table *t, size_t col, const char *header,
-		     bool right);
+/* One row per vCPU: the show table's columns and the members of each
+ * entry of the document's "vcpus". */
+extern const struct field_set out_vcpu_fields;
 
-/* Append a row of ncols cells (copied; NULL prints as "-").  Returns 0 or
- * -1 on out of memory. */
-int out_table_add(struct out_table *t, const char *const *cells);
+/* The table: INDEX, a column per topology key present, NODE, STATE,
+ * REMOVABLE (yes/no/boot, "-" offline), ALIAS, HOST-TID (the vCPU's host
+ * thread; "THREAD" is the topology's thread-id), AFFINITY, SCHED and
+ * CGROUP with info, and CPU-STATE when QEMU reports it (s390x); or the
+ * columns named in columns ("INDEX,STATE", case-insensitive: -o); then the
+ * summary line.  An unknown column fails with err (VC_EXIT_USAGE). */
+int out_show_table(const struct out_show *s, const char *columns, FILE *f,
+		   struct vc_err *err);
 
-/* Header and rows, two spaces between columns, no trailing blanks. */
-void out_table_print(const struct out_table *t, FILE *f);
+/* The document of "vcpuctl show --json": "qemu": {"version", "package"},
+ * the topology model README describes, every vCPU's row, and with a guest
+ * view (or guest_error) the guest members. */
+int out_show_doc(const struct out_show *s, FILE *f);
 
-void out_table_free(struct out_table *t);
-
-/* The "vcpuctl show" table: INDEX, one column per topology key present,
- * NODE, STATE, REMOVABLE (yes/no/boot, "-" offline), ALIAS, HOST-TID (the
- * vCPU's host thread; "THREAD" is the topology's thread-id), and CPU-STATE
- * when QEMU reports it (s390x); then the summary line.  Returns
- * 0 or -1 on out of memory (nothing printed then). */
+/* Shorthands for the above: the default table of t alone, and the
+ * document without a guest. */
 int out_topology_table(const struct topology *t, FILE *f);
-
-/* The same table with AFFINITY, SCHED and CGROUP after HOST-TID, from
- * info[0..t->n_vcpus-1] (borrowed; "-" where a field is NULL). */
-int out_topology_table_tuning(const struct topology *t,
-			      const struct tune_thread_info *info, FILE *f);
-
-/* The document of "vcpuctl show --json" (topo_to_json()'s model with
- * "qemu": {"version", "package"} in front and each vCPU's "affinity",
- * "sched" and "cgroup" from info[0..t->n_vcpus-1] at its end) and a
- * newline, written as it is made: the same bytes as building it with
- * jansson and json_dumpf(JSON_COMPACT | JSON_ENSURE_ASCII), without a
- * tree of the whole document (tens of MiB at 8192 vCPUs).  version and
- * package may be NULL (""); info may be NULL (no such members).  Returns
- * 0, or -1 on out of memory or a write error (output may then be cut
- * short). */
 int out_show_json(const struct topology *t, const char *version,
 		  const char *package, const struct tune_thread_info *info,
 		  FILE *f);
 
 /* One line per guest NUMA node, "node 1: online 3 of 4 vCPUs, 2
- * removable", nothing when the VM reports none.  Returns 0 or -1 on out of
- * memory. */
+ * removable", nothing when the VM reports none (show's table ends with
+ * them, count prints them). */
 int out_nodes_text(const struct topology *t, FILE *f);
 
-/* [{"node", "online", "max", "removable"}] per guest node, [] when the VM
- * reports none (new reference; NULL on out of memory).  "vcpuctl show
- * --json" ends with it as "nodes", and "vcpuctl count --json" has it. */
-json_t *out_nodes_json(const struct topology *t);
+/* "count --json": {"online", "max", "removable", "nodes": [{"node",
+ * "online", "max", "removable"}]}, "nodes" [] when the VM reports none;
+ * "show --json" ends with the same "nodes". */
+int out_count_doc(FILE *f, const struct topology *t);
 
-/* "online 4 of 8 vCPUs, 3 removable" (no newline), into buf. */
-void out_topology_summary(const struct topology *t, char *buf, size_t size);
+/* ---- set / add / del / wait / plan / tune ----------------------------- */
+
+/* One line per vCPU of r and the summary lines.  t is the topology after
+ * the run; p may be NULL (wait). */
+void out_result_text(FILE *f, const char *command, const struct topology *t,
+		     const struct plan *p, const struct apply_result *r);
+
+/* The result document; p may be NULL (wait), guest NULL when no guest
+ * step ran.  Each vCPU's "tuning" is "tuned", "not-tuned" (reason says
+ * why), "skipped" (no per-vCPU threads), or null when none was asked. */
+int out_result_doc(FILE *f, const char *command, const struct topology *t,
+		   const struct plan *p, const struct apply_result *r,
+		   const struct agent_outcome *guest);
+
+/* Plan p as numbered steps. */
+void out_plan_text(FILE *f, const struct topology *t, const struct plan *p);
+
+/* {"from", "to", "requested", "note", "unit", "whole_units", "steps":
+ * [{"op", "vcpus", "first", "count", "device_id", "node", "unit": {"kind",
+ * "vcpus", "fill"}, "qmp"}], "max", "nodes": [{"node", "online", "to",
+ * "max"}]}: qmp is the exact QMP command. */
+int out_plan_doc(FILE *f, const struct topology *t, const struct plan *p);
+
+/* "tune": one row per named vCPU. */
+void out_tune_text(FILE *f, const struct resize_tuned *rows, size_t n,
+		   size_t n_tuned);
+int out_tune_doc(FILE *f, const struct resize_tuned *rows, size_t n, int code,
+		 const char *warning);
+
+/* ---- guest ------------------------------------------------------------ */
+
+/* The guest's CPUs (CPU, ONLINE, CAN-OFFLINE, and VCPU when matched) and
+ * the "guest: N of M CPUs online" line. */
+int out_guest_table(FILE *f, const struct agent_view *v);
+
+/* "guest --json": {"online": N, "cpus": N, "mapping", "guest_cpus":
+ * [{"cpu", "online", "can_offline", "vcpu"}], "changes": [{"cpu",
+ * "wanted", "result"}]} and "error" when error is not NULL. */
+int out_guest_doc(FILE *f, const struct agent_view *v,
+		  const struct agent_change *ch, size_t n, const bool *unchanged,
+		  const char *error);
 
 #endif

@@ -126,20 +126,9 @@ int plan_nodes(const struct topology *t, struct plan_node **out, size_t *n);
 /* Set each node's "to" to its online count once p has run. */
 void plan_nodes_after(const struct plan *p, struct plan_node *nodes, size_t n);
 
-/* nodes[0..n-1] as a JSON array (new reference, NULL on out of memory):
- * {"node", "online", "to", "max"} each with to, else {"node", "online",
- * "max", "removable"}. */
-json_t *plan_nodes_json(const struct plan_node *nodes, size_t n, bool to);
-
 /* The exact QMP command for a step (new reference):
  * {"execute": "device_add", "arguments": {<props verbatim>, "driver": type,
  *  "id": "vcpuN"}} or {"execute": "device_del", "arguments": {"id": ...}}. */
 json_t *plan_step_command(const struct topology *t, const struct plan_step *s);
-
-/* The plan as JSON (new reference): from, to, requested, note, unit,
- * whole_units, steps with op, vcpus ("4-7"), device id, node, unit
- * {kind, vcpus, fill} and the QMP command, and nodes (plan_nodes_json()
- * with "to"). */
-json_t *plan_to_json(const struct topology *t, const struct plan *p);
 
 #endif

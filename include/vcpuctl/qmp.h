@@ -68,6 +68,36 @@ const char *qmp_last_error_class(const struct qmp *q);
  * ({"event":..., "data":..., "timestamp":...}), or NULL when none. */
 json_t *qmp_event_pop(struct qmp *q);
 
+/* The QMP events that concern CPUs, decoded in one place. */
+enum qmp_event_kind {
+	QMP_EV_OTHER,               /* not about CPUs */
+	QMP_EV_DEVICE_DELETED,      /* data.device (may be absent), data.path */
+	QMP_EV_UNPLUG_GUEST_ERROR,  /* DEVICE_UNPLUG_GUEST_ERROR: the guest
+	                               refused; data.device, data.path */
+	QMP_EV_ACPI_OST,            /* ACPI_DEVICE_OST: data.info.device (may
+	                               be absent), .source, .status */
+};
+
+struct qmp_event {
+	enum qmp_event_kind kind;
+	const char *name;    /* "DEVICE_DELETED"...; NULL when not a string */
+	const char *device;  /* borrowed from raw; NULL when absent */
+	const char *path;
+	long ost_source;     /* QMP_EV_ACPI_OST; -1 otherwise or absent */
+	long ost_status;
+	json_t *raw;         /* owned: the whole event as QEMU sent it */
+};
+
+/* Decode raw (the reference is taken) into ev.  Anything of the wrong
+ * shape decodes as QMP_EV_OTHER, or with NULL / -1 fields. */
+void qmp_event_decode(json_t *raw, struct qmp_event *ev);
+
+/* Pop the oldest queued event decoded: 1, or 0 when none. */
+int qmp_event_next(struct qmp *q, struct qmp_event *ev);
+
+/* Drop ev's reference to raw. */
+void qmp_event_clear(struct qmp_event *ev);
+
 /* Number of queued events. */
 size_t qmp_event_count(const struct qmp *q);
 

@@ -42,7 +42,8 @@ struct resize_request {
 	int64_t timeout_ms;             /* bound on that wait; <= 0: none */
 	const struct tune_opts *tune;   /* NULL: no tuning, no cgroups */
 	const struct agent_opts *agent; /* NULL: no guest step */
-	bool audit;                     /* write the audit record (audit.h) */
+	unsigned audit;                 /* where the audit records go: enum
+	                                   audit_target bits (audit.h) */
 };
 
 #define RESIZE_MAX_WARNINGS 8
@@ -77,8 +78,9 @@ struct resize_result {
 	struct tune_cgroup cg;
 };
 
-/* Check req's texts and --cgroup; nothing is sent.  Returns 0 or -1 with
- * err (VC_EXIT_USAGE, or tune_cgroup_resolve()'s code). */
+/* Check req's texts, --cgroup and, when req->audit requires it, that the
+ * kernel will take the Linux audit record; nothing is sent.  Returns 0 or
+ * -1 with err (VC_EXIT_USAGE, or tune_cgroup_resolve()'s code). */
 int resize_prepare(struct resize_request *req, struct resize_result *res,
 		   struct vc_err *err);
 
@@ -86,9 +88,10 @@ int resize_prepare(struct resize_request *req, struct resize_result *res,
 int resize_run(struct qmp *q, const struct resize_request *req,
 	       struct resize_result *res, struct vc_err *err);
 
-/* After resize_run() and once the result is shown: the audit record of a
- * change that was sent (audit.h), when req->audit.  A failure to write it
- * is a warning (added to res->warnings), never a failed change. */
+/* After resize_run() and once the result is shown: the audit records of a
+ * change that was sent (audit.h), to req->audit's targets.  Each record
+ * not written is one warning (added to res->warnings), never a failed
+ * change. */
 void resize_audit(struct qmp *q, const struct resize_request *req,
 		  struct resize_result *res);
 
@@ -102,10 +105,6 @@ int resize_wait(struct qmp *q, const struct resize_request *req,
  * that cannot be tuned does not stop the others (VC_EXIT_NOT_TUNED). */
 int resize_tune(struct qmp *q, const struct resize_request *req,
 		struct resize_result *res, struct vc_err *err);
-
-/* The one rule for when threads cannot be tuned at all: the reason (for
- * "tuning skipped: <reason>"), or NULL when they can. */
-const char *resize_tune_skip(const struct topology *t, pid_t qemu_pid);
 
 void resize_result_free(struct resize_result *res);
 void resize_request_free(struct resize_request *req);

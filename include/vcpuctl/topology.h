@@ -77,6 +77,14 @@ struct topology {
 	 * thread_warning says why (owned).  Not an error. */
 	bool per_vcpu_threads;
 	char *thread_warning;
+	/* QEMU passes through this state while it removes a device: a vCPU
+	 * that query-cpus-fast still lists under a device (/machine/
+	 * peripheral[-anon]/ID) that query-hotpluggable-cpus no longer shows
+	 * as plugged is being torn down.  It belongs to no entity, counts as
+	 * online nowhere, and is no error.  leaving[] holds each such
+	 * device's path (owned); n_leaving_vcpus counts the vCPUs. */
+	char **leaving; size_t n_leaving;
+	size_t n_leaving_vcpus;
 };
 
 /* Build a topology from the "return" values of query-hotpluggable-cpus
@@ -98,8 +106,15 @@ int topo_build(struct topology *t, const char *hotpluggable, size_t hp_len,
 int topo_build_json(struct topology *t, json_t *hotpluggable,
 		    json_t *cpus_fast, pid_t qemu_pid, struct vc_err *err);
 
-/* Run both queries on q and build.  Two round trips. */
+/* Run both queries on q and build.  Two round trips.  A query-cpus-fast
+ * row that belongs to no plugged entity and to no device being removed
+ * may be a race: both are read again, up to 4 reads within 60 ms, before
+ * failing with the last read's message, prefixed "4 reads of both
+ * replies in 60 ms: ". */
 int topo_query(struct qmp *q, struct topology *t, struct vc_err *err);
+
+/* device_path is one of t->leaving: still being torn down. */
+bool topo_leaving(const struct topology *t, const char *device_path);
 
 /* Only query-hotpluggable-cpus (one round trip); see topo_build. */
 int topo_query_hotpluggable(struct qmp *q, struct topology *t,

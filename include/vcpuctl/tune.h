@@ -78,6 +78,8 @@ struct tune_cgroup {
 	                              mount, e.g. "test/vm1" */
 	char *dir;                 /* V2: owned absolute directory */
 	bool have_cpuacct;         /* V1: the cpuacct controller is mounted */
+	bool auto_pending;         /* --cgroup auto, not yet looked up */
+	char *note;                /* owned: what auto chose and why, or NULL */
 };
 
 void tune_opts_init(struct tune_opts *o);
@@ -125,6 +127,17 @@ long tune_vcpu_node(const struct topology *t, int vcpu);
  * exist.  Returns 0, or -1 with err (VC_EXIT_USAGE). */
 int tune_cgroup_resolve(const char *spec, const char *root,
 			struct tune_cgroup *cg, struct vc_err *err);
+
+/* --cgroup auto: tune_cgroup_resolve only marks cg auto_pending; once
+ * QEMU's pid is known, this finds the VM cgroup from where QEMU's threads
+ * already are (/proc/PID/task/TID/cgroup: the v1 cpuset line, else the v2
+ * one): the parent of the first "vcpuN" one of its threads sits in, else
+ * the parent of QEMU's main thread's "emulator" cgroup (libvirt's layout),
+ * else the main thread's own cgroup.  The root cgroup is refused.  Sets
+ * cg->note to the choice and its reason.  Does nothing unless
+ * auto_pending.  Returns 0, or -1 with err (VC_EXIT_USAGE). */
+#define TUNE_CGROUP_AUTO "auto"
+int tune_cgroup_auto(struct tune_cgroup *cg, pid_t pid, struct vc_err *err);
 
 /* Use dir as a v2 VM cgroup without looking at what is mounted (tests). */
 int tune_cgroup_v2_at(const char *dir, struct tune_cgroup *cg, struct vc_err *err);

@@ -5,6 +5,7 @@
 load ../lib/fake
 
 load ../lib/vcpuctl
+bats_require_minimum_version 1.5.0
 
 setup() {
 	export VCPUCTL_LOCK_DIR=$BATS_TEST_TMPDIR/locks
@@ -111,4 +112,75 @@ records() { wc -l < "$SYSLOG_OUT"; }
 	run VC count --json
 	[ "$status" -eq 0 ]
 	[ "$(jq .online <<<"$output")" -eq 2 ]
+}
+
+# vcpuctl without CAP_AUDIT_WRITE: the kernel would refuse its Linux record
+# whatever the host (a root run only drops it from the bounding set, so it
+# keeps its access to the test's files).
+VC_NO_AUDIT_WRITE() {
+	if [ "$(id -u)" -eq 0 ]; then
+		# shellcheck disable=SC2086
+		setpriv --bounding-set -audit_write -- ${VCPUCTL_WRAP:-} "$VCPUCTL" "$@"
+	else
+		VC "$@"
+	fi
+}
+
+@test "where the kernel refuses the Linux record: one warning, the syslog record, exit 0" {
+	scenario
+	run --separate-stderr VC_NO_AUDIT_WRITE set --count 3
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "vcpuctl: warning: audit record not written: Linux audit: not permitted (needs root or CAP_AUDIT_WRITE)" ]
+	[ "$(records)" -eq 1 ]
+	[[ "$(cat "$SYSLOG_OUT")" == *" old-vcpus=1 new-vcpus=3 "* ]]
+	# nothing asked of QEMU for a record that is not written
+	[ "$(fake_log_commands | grep -c query-kvm)" -eq 0 ]
+	run VC count --json
+	[ "$(jq .online <<<"$output")" -eq 3 ]
+}
+
+@test "--audit=linux and both refuse the change, before QEMU is touched, where the kernel would refuse" {
+	scenario
+	for where in linux both; do
+		run --separate-stderr VC_NO_AUDIT_WRITE set --count 3 --audit="$where"
+		[ "$status" -eq 2 ]
+		[ "$stderr" = "vcpuctl: --audit: Linux audit: not permitted (needs root or CAP_AUDIT_WRITE); nothing was changed" ]
+	done
+	[ "$(records)" -eq 0 ]
+	[ -z "$(fake_log_commands)" ]
+	# nothing to record, nothing refused
+	run VC_NO_AUDIT_WRITE set --count 3 --audit=linux --dry-run
+	[ "$status" -eq 0 ]
+}
+
+@test "--audit=syslog writes only the syslog record and never tries Linux audit" {
+	scenario
+	run --separate-stderr VC_NO_AUDIT_WRITE set --count 2 --audit=syslog
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(records)" -eq 1 ]
+	[ "$(fake_log_commands | grep -c query-kvm)" -eq 0 ]
+}
+
+@test "--audit=none and --no-syslog with --audit=syslog, in either order, write nothing" {
+	scenario
+	run --separate-stderr VC_NO_AUDIT_WRITE set --count 2 --audit=none
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	run --separate-stderr VC set --count 3 --no-syslog --audit=syslog
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	run --separate-stderr VC set --count 4 --audit=syslog --no-syslog
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(records)" -eq 0 ]
+	[ "$(fake_log_commands | grep -c query-name)" -eq 0 ]
+}
+
+@test "--audit takes only its five words" {
+	scenario
+	run VC set --count 2 --audit=Linux
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--audit: 'Linux' is not auto, linux, syslog, both or none"* ]]
+	[ -z "$(fake_log_commands)" ]
 }

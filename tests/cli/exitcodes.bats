@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# One exit-code table: "vcpuctl --help", the man page's EXIT STATUS and the
-# README (when it exists) must say the same, code by code and word by word.
+# One exit-code table: vc_exit_codes[] in err.c.  "vcpuctl --help" is made
+# from it, and the man page's EXIT STATUS and the README (when it exists)
+# must say the same, code by code and word by word.
 load ../lib/vcpuctl
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
@@ -36,6 +37,26 @@ from_readme() {
 
 from_enum() {
 	sed -n 's/^\tVC_EXIT_[A-Z_]* = \([0-9]*\),.*/\1/p' "$REPO/include/vcpuctl/err.h" | sort -n
+}
+
+# "CODE<TAB>meaning" from the array itself, codes from err.h's enum
+from_array() {
+	python3 - "$REPO/include/vcpuctl/err.h" "$REPO/src/err.c" <<'PY'
+import re, sys
+enum = dict(re.findall(r'\b(VC_EXIT_[A-Z_]+) = (\d+),', open(sys.argv[1]).read()))
+src = open(sys.argv[2]).read()
+body = src[src.index('vc_exit_codes[] = {'):]
+body = body[:body.index('};')]
+rows = re.findall(r'\{\s*(VC_EXIT_[A-Z_]+),\s*"[^"]*",\s*"([^"]*)"\s*\}', body)
+for name, meaning in sorted(rows, key=lambda r: int(enum[r[0]])):
+    print("%s\t%s" % (enum[name], meaning))
+PY
+}
+
+@test "--help's table is err.c's array, and the array has every code" {
+	[ "$(from_array | wc -l)" -ge 13 ]
+	diff <(from_array) <(from_help)
+	diff <(from_enum) <(from_array | cut -f1)
 }
 
 @test "--help lists every exit code of err.h" {

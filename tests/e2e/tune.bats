@@ -6,7 +6,8 @@
 # One VM for the file; QEMU 10's TCG creates at most maxcpus vCPU threads
 # over a VM's life, so the tests run in order and count (budget: 8).
 # Cgroups live under a unique vcpuctl-test-PID/vm1 in this host's cgroup v1
-# cpu, cpuacct and cpuset hierarchies, and go in teardown_file.
+# cpu, cpuacct and cpuset hierarchies, and go in teardown_file.  Cgroup v2
+# is tested in tests/hostvm/tune_v2.bats, inside a VM booted as a v2 host.
 
 load ../lib/vm
 bats_require_minimum_version 1.5.0
@@ -230,31 +231,34 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	[ -z "$(vcpu_dirs)" ]
 }
 
-@test "cgroup v2 threaded subtree, where v2 has the cpu and cpuset controllers" {
-	local mnt ctl
-	mnt=$(mktemp -d)
-	if ! mount -t cgroup2 none "$mnt" 2>/dev/null; then
-		rmdir "$mnt"
-		skip "cannot mount cgroup2 here"
-	fi
-	ctl=$(cat "$mnt/cgroup.controllers")
-	umount "$mnt"
-	rmdir "$mnt"
-	if [[ " $ctl " != *" cpu "* || " $ctl " != *" cpuset "* ]]; then
-		skip "cgroup v2 offers only '$ctl': cgroup v1 owns cpu and cpuset on this host (unit tests cover the v2 writes)"
-	fi
-	# v2 has them: use the hierarchy mounted under /sys/fs/cgroup
-	local root
-	root=$(awk '$3 == "cgroup2" && $2 ~ "^/sys/fs/cgroup" { print $2; exit }' /proc/mounts)
-	[ -n "$root" ] || skip "no cgroup2 mount under /sys/fs/cgroup"
-	mkdir -p "$root/$CG/vm1"
-	echo "+cpu +cpuset" > "$root/cgroup.subtree_control" || true
-	echo "+cpu +cpuset" > "$root/$CG/cgroup.subtree_control"
-	echo "$VM_PID" > "$root/$CG/vm1/cgroup.procs"
-	run VC tune 0 --cgroup "$root/$CG/vm1" --quota 50000 --period 100000
+@test "--cgroup auto on v1: QEMU's own cgroup, then the parent of vcpuN" {
+	need_v1
+	local tid
+	tid=$(tid_of 0)
+	run --separate-stderr VC tune 0 --cgroup auto --sched other
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"vcpuctl: warning: --cgroup auto: $CG/vm1 (QEMU (pid $VM_PID) is in it)"* ]]
+	grep -qx "$tid" $V1/cpuset/$CG/vm1/vcpu0/tasks
+	run --separate-stderr VC tune 0 --cgroup auto --quota 30000
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"vcpuctl: warning: --cgroup auto: $CG/vm1 (vCPU thread $tid is in /$CG/vm1/vcpuN)"* ]]
+	[ "$(cat $V1/cpu/$CG/vm1/vcpu0/cpu.cfs_quota_us)" = 30000 ]
+}
+
+@test "an escaped libvirt scope name (backslashes) on v1" {
+	need_v1
+	local scope='machine-qemu\x2d1\x2dvm1.scope' c tid
+	for c in cpu cpuacct cpuset; do
+		[ -d $V1/$c ] && mkdir -p "$V1/$c/$CG/$scope"
+	done
+	cat $V1/cpuset/cpuset.cpus > "$V1/cpuset/$CG/$scope/cpuset.cpus"
+	cat $V1/cpuset/cpuset.mems > "$V1/cpuset/$CG/$scope/cpuset.mems"
+	tid=$(tid_of 0)
+	run VC tune 0 --cgroup "$CG/$scope" --quota 40000
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$(cat "$root/$CG/vm1/vcpu0/cgroup.type")" = threaded ]
-	grep -qx "$(tid_of 0)" "$root/$CG/vm1/vcpu0/cgroup.threads"
-	[ "$(cat "$root/$CG/vm1/vcpu0/cpu.max")" = "50000 100000" ]
+	grep -qx "$tid" "$V1/cpuset/$CG/$scope/vcpu0/tasks"
+	[ "$(cat "$V1/cpu/$CG/$scope/vcpu0/cpu.cfs_quota_us")" = 40000 ]
+	[ "$(VC show --json | jq -r '.vcpus[0].cgroup')" = "/$CG/$scope/vcpu0" ]
 }

@@ -232,8 +232,15 @@ class Scenario:
         if self.hangup not in (None, "on-connect", "after-greeting"):
             raise ScenarioError("hangup: on-connect or after-greeting")
         self.garbage = s.get("garbage_after_greeting")
+        # QEMU's passing state while it removes a core: query-cpus-fast
+        # still lists a thread query-hotpluggable-cpus no longer shows.
+        self.linger = int(s.get("linger_fast_reads", 0))
+        extra = s.get("extra_fast_rows") or {}
+        self.extra_rows = list(extra.get("rows", []))
+        self.extra_reads = int(extra.get("reads", 1 << 30))
         self.name = s.get("name", "fakevm")
         self.uuid = s.get("uuid", "4b6fb2a3-0c9e-4a3e-9d55-6b5b4f1e2a10")
+        self.kvm = bool(s.get("kvm", False))
 
 
 def nth_matches(rule, count):
@@ -259,6 +266,9 @@ class VM:
         self.rows = None
         self.rows_version = -1
         self.running = True
+        self.extra_left = scen.extra_reads
+        self.lingering = []     # [row, reads left]
+        self.was_transient = False
         self.anon = 0
         for e in self.ents:
             m = re.match(r"^/machine/peripheral-anon/device\[(\d+)\]$",
@@ -306,7 +316,20 @@ class VM:
         return self.rows
 
     def q_cpus_fast(self, args):
-        return self.cpus
+        out = list(self.cpus)
+        if self.s.extra_rows and self.extra_left > 0:
+            out += self.s.extra_rows
+            self.extra_left -= 1
+        for row in self.lingering:
+            out.append(row[0])
+            row[1] -= 1
+        self.lingering = [row for row in self.lingering if row[1] > 0]
+        # Transient rows change the reply from one read to the next.
+        transient = len(out) != len(self.cpus)
+        if transient or self.was_transient:
+            self.version += 1
+        self.was_transient = transient
+        return out
 
     def q_ospm(self, args):
         if not any(e.is_x86() for e in self.ents):
@@ -519,9 +542,12 @@ class VM:
     def finish_removal(self, e):
         qom, alias = e.qom, e.alias
         prefix = qom + "/"
-        self.cpus[:] = [c for c in self.cpus
-                        if c.get("qom-path") != qom and
-                        not str(c.get("qom-path", "")).startswith(prefix)]
+        gone = [c for c in self.cpus
+                if c.get("qom-path") == qom or
+                str(c.get("qom-path", "")).startswith(prefix)]
+        self.cpus[:] = [c for c in self.cpus if c not in gone]
+        if gone and self.s.linger > 0:
+            self.lingering.append([gone[-1], self.s.linger])
         e.qom = None
         e.alias = None
         e.unplug = None
@@ -886,6 +912,7 @@ class Server:
             "query-acpi-ospm-status": vm.q_ospm,
             "query-name": lambda a: {"name": self.s.name},
             "query-uuid": lambda a: {"UUID": self.s.uuid},
+            "query-kvm": lambda a: {"enabled": self.s.kvm, "present": True},
             "query-status": vm.q_status,
             "query-version": vm.q_version,
             "stop": vm.stop,

@@ -69,7 +69,11 @@ root=$(mktemp -d /var/tmp/vcpuctl-fresh.XXXXXX)
 mounted=()
 cleanup()
 {
-	local m i
+	local m i p
+	# What runs in the root (a make, a QEMU) goes first: it holds the mounts.
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -9 "${p#/proc/}" 2>/dev/null
+	done
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
 		m=${mounted[i]}
 		umount -R "$m" 2>/dev/null || umount -R -l "$m" ||
@@ -110,8 +114,8 @@ in_root()
 }
 
 # run_make TARGET: `make TARGET` in the root, its output here; the time of
-# the first line that tests/deps.sh prints after installing ("deps: ...")
-# splits the time taken into deps and the rest.
+# tests/deps.sh's closing line ("deps: installed ..." or "deps: all
+# present") splits the time taken into deps and the rest.
 run_make()
 {
 	local target=$1 start=$SECONDS rc stamp=$root/.deps-done
@@ -121,7 +125,8 @@ run_make()
 	in_root "make $target" 2>&1 | while IFS= read -r line; do
 		printf '%s\n' "$line"
 		case $line in
-		"deps: "*) [ -e "$stamp" ] || echo $SECONDS > "$stamp";;
+		"deps: installed "*|"deps: all present"*)
+			[ -e "$stamp" ] || echo $SECONDS > "$stamp";;
 		esac
 	done
 	rc=${PIPESTATUS[0]}

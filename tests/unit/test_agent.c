@@ -17,6 +17,7 @@
 
 #include "peer.h"
 #include "vcpuctl/agent.h"
+#include "vcpuctl/output.h"
 #include "vcpuctl/jsonstream.h"
 #include "vcpuctl/util.h"
 
@@ -295,15 +296,27 @@ static void test_outcome_text_json(void **state)
 		.code = VC_EXIT_NOT_ONLINE,
 		.error = (char *)"the guest has not seen vCPU 3 within 5 s",
 	};
-	json_t *doc;
-	char *text;
+	struct apply_result r = { .online_after = -1 };
+	json_t *all, *doc;
+	char *text, *buf = NULL;
+	size_t len = 0;
+	FILE *f;
 
 	(void)state;
 	text = agent_outcome_text(&o);
 	assert_string_equal(text, "guest: vCPUs 1-2 online; vCPU 3 absent "
 			    "(the guest has not seen vCPU 3 within 5 s)");
 	free(text);
-	doc = agent_outcome_to_json(&o);
+	/* The result document's "guest" member. */
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(out_result_doc(f, "set", NULL, NULL, &r, &o), 0);
+	fclose(f);
+	all = json_loads(buf, 0, NULL);
+	free(buf);
+	assert_non_null(all);
+	doc = json_incref(json_object_get(all, "guest"));
+	json_decref(all);
 	assert_non_null(doc);
 	assert_false(json_is_true(json_object_get(doc, "ok")));
 	assert_string_equal(json_string_value(json_object_get(doc, "mapping")), "acpi");

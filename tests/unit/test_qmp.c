@@ -476,10 +476,55 @@ static void test_not_qmp(void **state)
 	assert_int_equal(peer_finish(&p), 0);
 }
 
+/* The CPU events, decoded in one place for apply's wait and events. */
+static void test_event_decode(void **state)
+{
+	static const struct { const char *json; enum qmp_event_kind kind;
+		const char *device, *path; long src, status; } cases[] = {
+		{ "{\"event\": \"DEVICE_DELETED\", \"data\": {\"path\": \"/machine/peripheral/vcpu1/lapic\"}}",
+		  QMP_EV_DEVICE_DELETED, NULL, "/machine/peripheral/vcpu1/lapic", -1, -1 },
+		{ "{\"event\": \"DEVICE_UNPLUG_GUEST_ERROR\", \"data\": {\"device\": \"vcpu1\", \"path\": \"/machine/peripheral/vcpu1\"}}",
+		  QMP_EV_UNPLUG_GUEST_ERROR, "vcpu1", "/machine/peripheral/vcpu1", -1, -1 },
+		{ "{\"event\": \"ACPI_DEVICE_OST\", \"data\": {\"info\": {\"device\": \"vcpu2\", \"source\": 3, \"status\": 128}}}",
+		  QMP_EV_ACPI_OST, "vcpu2", NULL, 3, 128 },
+		{ "{\"event\": \"ACPI_DEVICE_OST\", \"data\": {\"info\": {\"source\": 3, \"status\": 0}}}",
+		  QMP_EV_ACPI_OST, NULL, NULL, 3, 0 },
+		{ "{\"event\": \"ACPI_DEVICE_OST\", \"data\": {\"info\": 7}}", QMP_EV_OTHER, NULL, NULL, -1, -1 },
+		{ "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": 5}}", QMP_EV_DEVICE_DELETED, NULL, NULL, -1, -1 },
+		{ "{\"event\": \"RTC_CHANGE\", \"data\": {\"offset\": 1}}", QMP_EV_OTHER, NULL, NULL, -1, -1 },
+		{ "{\"event\": 1}", QMP_EV_OTHER, NULL, NULL, -1, -1 },
+	};
+	struct qmp_event ev;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *raw = json_loads(cases[i].json, 0, NULL);
+
+		assert_non_null(raw);
+		qmp_event_decode(raw, &ev);
+		assert_int_equal(ev.kind, cases[i].kind);
+		assert_ptr_equal(ev.raw, raw);
+		if (cases[i].device)
+			assert_string_equal(ev.device, cases[i].device);
+		else
+			assert_null(ev.device);
+		if (cases[i].path)
+			assert_string_equal(ev.path, cases[i].path);
+		else
+			assert_null(ev.path);
+		assert_int_equal(ev.ost_source, cases[i].src);
+		assert_int_equal(ev.ost_status, cases[i].status);
+		qmp_event_clear(&ev);
+		assert_null(ev.raw);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_greeting_and_call),
+		cmocka_unit_test(test_event_decode),
 		cmocka_unit_test(test_unknown_id_dropped),
 		cmocka_unit_test(test_events_queued_in_order),
 		cmocka_unit_test(test_error_reply),

@@ -1271,6 +1271,42 @@ static void test_text_unusual(void **state)
 	topo_free(&t);
 }
 
+/* Mid-removal (issue seen on pseries SMT): query-cpus-fast still lists
+ * a thread of a core that query-hotpluggable-cpus shows unplugged.  The
+ * vCPU is leaving, not an error; a row under no device at all is. */
+static void test_leaving_vcpu(void **state)
+{
+	static const char hp[] =
+		"[{\"props\": {\"core-id\": 2}, \"vcpus-count\": 2, \"type\": \"c\"},"
+		" {\"props\": {\"core-id\": 0}, \"vcpus-count\": 2, \"type\": \"c\","
+		"  \"qom-path\": \"/machine/unattached/device[0]\"}]";
+	static const char cf[] =
+		"[{\"qom-path\": \"/machine/unattached/device[0]/thread[0]\", \"cpu-index\": 0, \"thread-id\": 10},"
+		" {\"qom-path\": \"/machine/unattached/device[0]/thread[1]\", \"cpu-index\": 1, \"thread-id\": 11},"
+		" {\"qom-path\": \"/machine/peripheral/vcpu2/thread[1]\", \"cpu-index\": 3, \"thread-id\": 13}]";
+	static const char cf_bad[] =
+		"[{\"qom-path\": \"/machine/unattached/device[7]\", \"cpu-index\": 0}]";
+	struct topology t;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(topo_build(&t, hp, strlen(hp), cf, strlen(cf), 0, &err), 0);
+	assert_int_equal(t.online, 2);
+	assert_int_equal(t.max, 4);
+	assert_false(t.vcpus[2].online);
+	assert_false(t.vcpus[3].online);
+	assert_int_equal(t.n_leaving, 1);
+	assert_int_equal(t.n_leaving_vcpus, 1);
+	assert_string_equal(t.leaving[0], "/machine/peripheral/vcpu2");
+	assert_true(topo_leaving(&t, "/machine/peripheral/vcpu2"));
+	assert_false(topo_leaving(&t, "/machine/peripheral/vcpu"));
+	topo_free(&t);
+	assert_int_equal(topo_build(&t, hp, strlen(hp), cf_bad, strlen(cf_bad), 0, &err), -1);
+	assert_string_equal(err.msg, "query-cpus-fast: entry 0: qom-path "
+		"'/machine/unattached/device[7]' belongs to no plugged entity of "
+		"query-hotpluggable-cpus");
+}
+
 /* Props with a key given twice are refused: which would QEMU take? */
 static void test_props_duplicate_key(void **state)
 {
@@ -1395,6 +1431,7 @@ int main(void)
 		cmocka_unit_test(test_text_captures),
 		cmocka_unit_test(test_text_unusual),
 		cmocka_unit_test(test_props_duplicate_key),
+		cmocka_unit_test(test_leaving_vcpu),
 		cmocka_unit_test(test_bad_replies_text),
 		cmocka_unit_test(test_show_json_stream),
 	};
