@@ -10,19 +10,22 @@
 #   4. acts only after --streak runs in a row decided the same way (the
 #      streak lives in --state), so one spike does not plug a vCPU;
 #   5. runs "vcpuctl set --count +1 --max MAX" or "--count -1 --min MIN",
-#      which clamp at the bounds instead of failing;
+#      which clamp at the bounds instead of failing (with --spread, each
+#      step also takes "--spread nodes": on a VM with guest NUMA nodes it
+#      plugs on the node with the fewest vCPUs and unplugs from the one
+#      with the most, so the nodes stay even);
 #   6. logs the decision (syslog with --syslog, else --log FILE or stderr).
 #
 # Usage: autoscale.sh --socket PATH --min N --max N [--high PCT] [--low PCT]
 #          [--interval SEC] [--streak N] [--state FILE] [--log FILE]
-#          [--syslog] [--dry-run] [--vcpuctl PATH]
+#          [--syslog] [--dry-run] [--spread] [--vcpuctl PATH]
 # Exit status: 0, or vcpuctl's when the change failed (see vcpuctl(1)).
 set -u
 
 VCPUCTL_BIN=${VCPUCTL_BIN:-vcpuctl}
 socket=${VCPUCTL_SOCKET:-}
 min= max= high=75 low=25 interval=5 streak=3
-state= log= use_syslog= dry_run=
+state= log= use_syslog= dry_run= spread=()
 
 usage() {
 	sed -n 's/^# \{0,1\}//; /^Usage:/,/^Exit/p' "$0" >&2
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift 2 ;;
 	--syslog) use_syslog=1; shift ;;
 	--dry-run) dry_run=--dry-run; shift ;;
+	--spread) spread=(--spread nodes); shift ;;
 	--vcpuctl) VCPUCTL_BIN=$2; shift 2 ;;
 	-h|--help) usage ;;
 	*) echo "autoscale.sh: unknown option '$1'" >&2; usage ;;
@@ -134,9 +138,9 @@ if [ -z "$act" ]; then
 fi
 
 if [ "$decision" = up ]; then
-	args=(set --count +1 --max "$max")
+	args=(set --count +1 --max "$max" "${spread[@]}")
 else
-	args=(set --count -1 --min "$min")
+	args=(set --count -1 --min "$min" "${spread[@]}")
 fi
 out=$("$VCPUCTL_BIN" "${args[@]}" $dry_run --socket "$socket" --json 2>&1)
 rc=$?

@@ -5,6 +5,7 @@
 
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
+#include "vcpuctl/output.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/topology.h"
 
@@ -12,7 +13,10 @@ static const char count_doc[] =
 	"Print how many vCPUs are online, the most the VM can have, and how "
 	"many online vCPUs can be unplugged, as \"online N\", \"max N\" and "
 	"\"removable N\" lines."
-	"\v--json prints {\"online\": N, \"max\": N, \"removable\": N}.";
+	"  On a VM with guest NUMA nodes, a line \"node N: online N of N vCPUs, "
+	"N removable\" follows for each node."
+	"\v--json prints {\"online\": N, \"max\": N, \"removable\": N, \"nodes\": "
+	"[{\"node\": N, \"online\": N, \"max\": N, \"removable\": N}]}.";
 
 static const struct argp_child count_children[] = {
 	{ &cli_common_argp, 0, NULL, 0 },
@@ -57,11 +61,12 @@ int cmd_count(int argc, char **argv)
 	if (t.thread_warning)
 		cli_warn(&c, "%s", t.thread_warning);
 	if (c.json)
-		cli_print_json(json_pack("{s:i,s:i,s:i}", "online", t.online,
-					 "max", t.max, "removable", t.removable));
-	else if (!c.quiet)
+		out_count_doc(stdout, &t);
+	else if (!c.quiet) {
 		printf("online %d\nmax %d\nremovable %d\n",
 		       t.online, t.max, t.removable);
+		out_nodes_text(&t, stdout);
+	}
 	fflush(stdout);
 	cli_stats(&c, q);
 	qmp_close(q);

@@ -38,6 +38,9 @@ enum {
 	OPT_ADD,
 	OPT_DEL,
 	OPT_DRY_RUN,
+	OPT_NODE,
+	OPT_SPREAD,
+	OPT_GRANULARITY,
 };
 
 static const struct argp_option count_options[] = {
@@ -45,6 +48,19 @@ static const struct argp_option count_options[] = {
 	  "target number of online vCPUs, or a change by K", 0 },
 	{ "min", OPT_MIN, "N", 0, "clamp the target to at least N instead of failing", 0 },
 	{ "max", OPT_MAX, "N", 0, "clamp the target to at most N instead of failing", 0 },
+	{ 0 }
+};
+
+static const struct argp_option placement_options[] = {
+	{ "node", OPT_NODE, "N", 0,
+	  "plug or unplug only vCPUs whose slot is on guest NUMA node N (the "
+	  "count is still the VM's total)", 0 },
+	{ "spread", OPT_SPREAD, "nodes", 0,
+	  "plug on the guest node with the fewest online vCPUs, unplug from the "
+	  "one with the most", 0 },
+	{ "granularity", OPT_GRANULARITY, "UNIT", 0,
+	  "move whole units: socket, die, module, cluster, core or thread "
+	  "(default: what QEMU plugs at once)", 0 },
 	{ 0 }
 };
 
@@ -92,6 +108,24 @@ static error_t parse_resize(int key, char *arg, struct argp_state *state)
 		if (!vc_parse_seconds(arg, &a->timeout_ms))
 			argp_error(state, "--timeout: '%s' is not a number of seconds", arg);
 		return 0;
+	case OPT_NODE:
+		if (!vc_parse_long(arg, 0, 1023, &a->sel.node) || *arg == '+')
+			argp_error(state, "--node: '%s' is not a guest node (0 to 1023)", arg);
+		a->sel.node_set = true;
+		return 0;
+	case OPT_SPREAD:
+		if (strcmp(arg, "nodes"))
+			argp_error(state, "--spread: '%s': the only choice is 'nodes'", arg);
+		a->sel.spread_nodes = true;
+		return 0;
+	case OPT_GRANULARITY: {
+		struct vc_err err = { 0 };
+
+		if (plan_parse_granularity(arg, &a->sel.unit, &err) < 0)
+			argp_error(state, "%s", err.msg);
+		a->sel.unit_set = true;
+		return 0;
+	}
 	case OPT_ADD:
 	case OPT_DEL:
 		if (a->sel.list_text)
@@ -112,6 +146,11 @@ static error_t parse_resize(int key, char *arg, struct argp_state *state)
 			argp_error(state, "give --count N, +K or -K");
 		if (a->sel.count_text && a->sel.list_text)
 			argp_error(state, "give either --count or a list of vCPUs, not both");
+		if (a->sel.list_text && (a->sel.node_set || a->sel.spread_nodes ||
+					 a->sel.unit_set))
+			argp_error(state, "--node, --spread and --granularity apply to --count, not to a list of vCPUs");
+		if (a->sel.node_set && a->sel.spread_nodes)
+			argp_error(state, "give either --node or --spread nodes, not both");
 		if (a->sel.min > 0 && a->sel.max > 0 && a->sel.min > a->sel.max)
 			argp_error(state, "--min %ld is above --max %ld", a->sel.min, a->sel.max);
 		return 0;
@@ -147,7 +186,7 @@ static const struct argp_child unplug_children[] = {
 static int parse_args(struct resize_args *a, int argc, char **argv)
 {
 	struct argp_option opts[32];
-	const struct argp_option *tables[3] = { NULL, NULL, NULL };
+	const struct argp_option *tables[4] = { NULL, NULL, NULL, NULL };
 	const char *args_doc = NULL, *doc = NULL;
 	size_t n = 0, t, i;
 	struct argp argp;
@@ -155,17 +194,20 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 	switch (a->mode) {
 	case MODE_SET:
 		tables[0] = count_options;
-		tables[1] = change_options;
+		tables[1] = placement_options;
+		tables[2] = change_options;
 		doc = "Plug or unplug vCPUs until N are online.  +K and -K change the "
 		      "count by K.  Plugs take the lowest free slots in topology order; "
-		      "unplugs take the highest removable vCPUs first; boot CPUs stay."
+		      "unplugs take the highest removable vCPUs first; boot CPUs stay.  "
+		      "--node, --spread and --granularity choose where instead."
 		      "\vAn unplug waits until the guest has released each vCPU (up to "
 		      "--timeout); with --no-wait it returns at once and 'vcpuctl wait' "
 		      "waits later.  'vcpuctl --help' lists the exit codes.";
 		break;
 	case MODE_PLAN:
 		tables[0] = count_options;
-		tables[1] = plan_list_options;
+		tables[1] = placement_options;
+		tables[2] = plan_list_options;
 		doc = "Print the steps 'set --count', 'add' or 'del' would take, and "
 		      "change nothing.  With --json, the exact QMP commands.";
 		break;
@@ -180,7 +222,7 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 		doc = "Unplug the named vCPUs, and wait until the guest released them." LIST_DOC;
 		break;
 	}
-	for (t = 0; t < 3 && tables[t]; t++)
+	for (t = 0; t < 4 && tables[t]; t++)
 		for (i = 0; tables[t][i].name; i++) {
 			/* add never waits: a plug has nothing to wait for */
 			if (a->mode == MODE_ADD && (tables[t][i].key == OPT_NO_WAIT ||

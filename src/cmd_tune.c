@@ -20,6 +20,7 @@ enum {
 	OPT_PERIOD,
 	OPT_AFFINITY,
 	OPT_SCHED,
+	OPT_NODE_AFFINITY,
 };
 
 static const struct argp_option tune_options[] = {
@@ -40,6 +41,10 @@ static const struct argp_option tune_options[] = {
 	  "pin the vCPU threads to host CPUs LIST (0-3,^2; r: all); V:LIST pins "
 	  "vCPU V only; may be repeated (pinning outside one's own threads needs "
 	  "CAP_SYS_NICE)", 0 },
+	{ "node-affinity", OPT_NODE_AFFINITY, "NODE:LIST", 0,
+	  "pin the vCPUs on guest NUMA node NODE to host CPUs LIST (and make LIST "
+	  "their cpuset.cpus with --cgroup); may be repeated; V:LIST of "
+	  "--affinity still wins for vCPU V", 0 },
 	{ "sched", OPT_SCHED, "POLICY[:PRIO]", 0,
 	  "scheduler policy: other, batch, idle, fifo:N or rr:N (N from 1 to 99; "
 	  "fifo and rr need CAP_SYS_NICE)", 0 },
@@ -82,6 +87,9 @@ static error_t tune_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SCHED:
 		rc = tune_parse_sched(o, arg, &err);
+		break;
+	case OPT_NODE_AFFINITY:
+		rc = tune_parse_node_affinity(o, arg, &err);
 		break;
 	case ARGP_KEY_END:
 		rc = tune_opts_check(o, &err);
@@ -132,7 +140,7 @@ static error_t parse_main(int key, char *arg, struct argp_state *state)
 		if (!a->list_text)
 			argp_error(state, "name the vCPUs: a LIST such as 1, 1-3 or 0-7,^2");
 		if (!tune_opts_any(&a->tune))
-			argp_error(state, "give at least one of --cgroup, --affinity and --sched");
+			argp_error(state, "give at least one of --cgroup, --affinity, --node-affinity and --sched");
 		return 0;
 	}
 	return ARGP_ERR_UNKNOWN;

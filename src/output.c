@@ -327,6 +327,115 @@ static void out_topology_summary(const struct topology *t, char *buf, size_t siz
 		 t->online, t->max, t->removable);
 }
 
+/* ---- guest NUMA nodes: one row per node -------------------------------- */
+
+struct nodes_ctx {
+	struct plan_node *n;
+	size_t k;
+};
+
+#define NODE(c, i) (&((const struct nodes_ctx *)(c))->n[i])
+
+static void get_n_node(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->node);
+}
+
+static void get_n_online(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->online);
+}
+
+static void get_n_to(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->to);
+}
+
+static void get_n_max(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->max);
+}
+
+static void get_n_removable(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, NODE(c, i)->removable);
+}
+
+/* show and count: "node 1: online 3 of 4 vCPUs, 2 removable". */
+static const struct field node_fields[] = {
+	{ .key = "node", .type = FT_INT, .get = get_n_node, .line = "node %s: " },
+	{ .key = "online", .type = FT_INT, .get = get_n_online, .line = "online %s " },
+	{ .key = "max", .type = FT_INT, .get = get_n_max, .line = "of %s vCPUs, " },
+	{ .key = "removable", .type = FT_INT, .get = get_n_removable,
+	  .line = "%s removable" },
+};
+
+static const struct field_set out_node_fields = FIELDS(node_fields);
+
+/* plan: each node's count before and after. */
+static const struct field plan_node_fields[] = {
+	{ .key = "node", .type = FT_INT, .get = get_n_node },
+	{ .key = "online", .type = FT_INT, .get = get_n_online },
+	{ .key = "to", .type = FT_INT, .get = get_n_to },
+	{ .key = "max", .type = FT_INT, .get = get_n_max },
+};
+
+static const struct field_set out_plan_node_fields = FIELDS(plan_node_fields);
+
+/* The node rows of t, with each node's count after p when p is given. */
+static int nodes_ctx_init(struct nodes_ctx *c, const struct topology *t,
+			  const struct plan *p)
+{
+	if (plan_nodes(t, &c->n, &c->k) < 0)
+		return -1;
+	if (p)
+		plan_nodes_after(p, c->n, c->k);
+	return 0;
+}
+
+int out_nodes_text(const struct topology *t, FILE *f)
+{
+	struct nodes_ctx c;
+	size_t i;
+
+	if (nodes_ctx_init(&c, t, NULL) < 0)
+		return -1;
+	for (i = 0; i < c.k; i++)
+		fields_line(&out_node_fields, &c, i, f);
+	free(c.n);
+	return 0;
+}
+
+/* "nodes": [...]; an empty array when the VM reports none. */
+static int nodes_rows(struct jw *w, const struct topology *t,
+		      const struct plan *p)
+{
+	struct nodes_ctx c;
+
+	if (nodes_ctx_init(&c, t, p) < 0)
+		return -1;
+	jw_rows(w, "nodes", p ? &out_plan_node_fields : &out_node_fields, &c, c.k);
+	free(c.n);
+	return 0;
+}
+
+int out_count_doc(FILE *f, const struct topology *t)
+{
+	struct jw *w = jw_new(f);
+	int rc;
+
+	if (!w)
+		return -1;
+	jw_begin_object(w);
+	jw_int(w, "online", t->online);
+	jw_int(w, "max", t->max);
+	jw_int(w, "removable", t->removable);
+	rc = nodes_rows(w, t, NULL);
+	jw_end_object(w);
+	jw_newline(w);
+	return jw_end(w) < 0 || rc < 0 ? -1 : 0;
+}
+
 int out_show_table(const struct out_show *s, const char *columns, FILE *f,
 		   struct vc_err *err)
 {
@@ -341,6 +450,8 @@ int out_show_table(const struct out_show *s, const char *columns, FILE *f,
 		return vc_err_set(err, VC_EXIT_INTERNAL, "writing the table failed");
 	out_topology_summary(s->t, summary, sizeof(summary));
 	fprintf(f, "%s\n", summary);
+	if (out_nodes_text(s->t, f) < 0)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -388,7 +499,7 @@ int out_show_doc(const struct out_show *s, FILE *f)
 	const struct topology *t = s->t;
 	struct show_ctx c;
 	struct jw *w = jw_new(f);
-	int k;
+	int k, rc;
 
 	if (!w)
 		return -1;
@@ -413,9 +524,10 @@ int out_show_doc(const struct out_show *s, FILE *f)
 	jw_rows(w, "vcpus", &out_vcpu_fields, &c, t->n_vcpus);
 	if (s->guest || s->guest_error)
 		guest_summary(w, s);
+	rc = nodes_rows(w, t, NULL);
 	jw_end_object(w);
 	jw_newline(w);
-	return jw_end(w);
+	return jw_end(w) < 0 || rc < 0 ? -1 : 0;
 }
 
 int out_show_json(const struct topology *t, const char *version,
@@ -522,6 +634,20 @@ static const char *text_r_tuning(const void *c, size_t i, char *buf, size_t size
 	}
 }
 
+/* The vCPU's guest node; null when the VM reports none. */
+static void get_r_node(const void *c, size_t i, struct fv *v)
+{
+	const struct topology *t = ((const struct result_ctx *)c)->t;
+	int k = RINDEX(c, i);
+
+	if (!t || k < 0 || (size_t)k >= t->n_vcpus ||
+	    t->vcpus[k].entity >= t->n_ents) {
+		v->kind = FV_NULL;
+		return;
+	}
+	fv_int_or_null(v, t->ents[t->vcpus[k].entity].ids[TOPO_NODE]);
+}
+
 static const struct field result_fields[] = {
 	{ .key = "index", .type = FT_INT, .get = get_r_index, .line = "vCPU %-4s ", .col = 0 },
 	{ .key = "device_id", .type = FT_STRING, .get = get_r_device, .line = "%-10s ", .col = 1 },
@@ -532,6 +658,7 @@ static const struct field result_fields[] = {
 	  .line = " (thread %s)", .col = 4 },
 	{ .key = "tuning", .type = FT_STRING, .get = get_r_tuning, .text = text_r_tuning,
 	  .line = ", %s", .col = 5 },
+	{ .key = "node", .type = FT_INT, .get = get_r_node, .col = 6 },
 };
 
 static const struct field_set out_result_fields = FIELDS(result_fields);
@@ -716,6 +843,56 @@ static void get_s_qmp(const void *c, size_t i, struct fv *v)
 	v->json = plan_step_command(((const struct plan_ctx *)c)->t, STEP(c, i));
 }
 
+static void get_s_node(const void *c, size_t i, struct fv *v)
+{
+	fv_int_or_null(v, STEP(c, i)->node);
+}
+
+static const char *fill_name(enum plan_fill f)
+{
+	return f == PLAN_FILL_COMPLETES ? "completes" :
+	       f == PLAN_FILL_EMPTIES ? "empties" : "whole";
+}
+
+static void unit_range(char *buf, size_t size, const struct plan_step *s)
+{
+	if (s->unit_count > 1)
+		snprintf(buf, size, "%d-%d", s->unit_first,
+			 s->unit_first + s->unit_count - 1);
+	else
+		snprintf(buf, size, "%d", s->unit_first);
+}
+
+/* {"kind": "core", "vcpus": "4-5", "fill": "completes"}: names and
+ * numbers only, so written as they are. */
+static void get_s_unit(const void *c, size_t i, struct fv *v)
+{
+	const struct plan_step *s = STEP(c, i);
+	char range[32];
+
+	unit_range(range, sizeof(range), s);
+	snprintf(v->buf, sizeof(v->buf), "{\"kind\":\"%s\",\"vcpus\":\"%s\",\"fill\":\"%s\"}",
+		 plan_unit_name(((const struct plan_ctx *)c)->p->unit), range,
+		 fill_name(s->fill));
+	v->kind = FV_RAW;
+	v->s = v->buf;
+}
+
+/* "completes core 4-5", when whole units were asked for. */
+static const char *text_s_unit(const void *c, size_t i, char *buf, size_t size)
+{
+	const struct plan *p = ((const struct plan_ctx *)c)->p;
+	const struct plan_step *s = STEP(c, i);
+	char range[32];
+
+	if (!p->whole_units)
+		return NULL;
+	unit_range(range, sizeof(range), s);
+	snprintf(buf, size, "%s %s %s", fill_name(s->fill),
+		 plan_unit_name(p->unit), range);
+	return buf;
+}
+
 static const struct field step_fields[] = {
 	{ .text = text_s_number, .line = "  %s. ", .col = 0 },
 	{ .key = "op", .type = FT_STRING, .get = get_s_op, .text = text_s_command,
@@ -727,6 +904,9 @@ static const struct field step_fields[] = {
 	{ .key = "device_id", .type = FT_STRING, .get = get_s_device,
 	  .line = "%s: ", .col = 2 },
 	{ .text = text_s_where, .line = " (%s)", .col = 5 },
+	{ .key = "node", .type = FT_INT, .get = get_s_node, .col = 6 },
+	{ .key = "unit", .type = FT_OBJECT, .get = get_s_unit, .text = text_s_unit,
+	  .line = ", %s", .col = 5 },
 	{ .key = "qmp", .type = FT_OBJECT, .get = get_s_qmp, .col = 6 },
 };
 
@@ -737,20 +917,38 @@ void out_plan_text(FILE *f, const struct topology *t, const struct plan *p)
 	struct plan_ctx c = { t, p };
 	size_t i;
 
-	fprintf(f, "plan: %d -> %d vCPUs online (of %d), %zu step%s\n",
+	struct nodes_ctx n;
+
+	fprintf(f, "plan: %d -> %d vCPUs online (of %d), %zu step%s",
 		p->from, p->to, t->max, p->n_steps, p->n_steps == 1 ? "" : "s");
+	if (p->whole_units)
+		fprintf(f, ", whole %ss", plan_unit_name(p->unit));
+	fputc('\n', f);
 	if (p->note)
 		fprintf(f, "note: %s\n", p->note);
 	for (i = 0; i < p->n_steps; i++)
 		fields_line(&out_step_fields, &c, i, f);
 	if (!p->n_steps)
 		fputs("  nothing to do\n", f);
+	/* "nodes: node 0: 1 -> 3 of 4; node 1: 0 -> 3 of 4", when the VM has
+	 * nodes. */
+	if (nodes_ctx_init(&n, t, p) < 0 || !n.k) {
+		free(n.n);
+		return;
+	}
+	fputs("nodes:", f);
+	for (i = 0; i < n.k; i++)
+		fprintf(f, "%s node %ld: %d -> %d of %d", i ? ";" : "",
+			n.n[i].node, n.n[i].online, n.n[i].to, n.n[i].max);
+	fputc('\n', f);
+	free(n.n);
 }
 
 int out_plan_doc(FILE *f, const struct topology *t, const struct plan *p)
 {
 	struct plan_ctx c = { t, p };
 	struct jw *w = jw_new(f);
+	int rc;
 
 	if (!w)
 		return -1;
@@ -759,11 +957,14 @@ int out_plan_doc(FILE *f, const struct topology *t, const struct plan *p)
 	jw_int(w, "to", p->to);
 	jw_int(w, "requested", p->requested);
 	jw_string(w, "note", p->note);
+	jw_string(w, "unit", plan_unit_name(p->unit));
+	jw_bool(w, "whole_units", p->whole_units);
 	jw_rows(w, "steps", &out_step_fields, &c, p->n_steps);
 	jw_int(w, "max", t->max);
+	rc = nodes_rows(w, t, p);
 	jw_end_object(w);
 	jw_newline(w);
-	return jw_end(w);
+	return jw_end(w) < 0 || rc < 0 ? -1 : 0;
 }
 
 /* ---- tuned vCPUs ------------------------------------------------------- */

@@ -165,37 +165,58 @@ static int floor_text(const struct topology *t, const struct counts *c,
 	return 0;
 }
 
-/* "entities of 8" or "entities of 1, 2 and 8". */
-static void sizes_text(const struct topology *t, char *buf, size_t len)
+/* " 8" or " 1, 2 and 8": the distinct sizes, ascending, after a word. */
+static void sizes_text(const int *sizes, size_t n_sizes, const char *word,
+		       char *buf, size_t len)
 {
 	int prev = 0, next, n = 0;
 	size_t i, used;
 
-	used = (size_t)snprintf(buf, len, "entities of");
+	used = (size_t)snprintf(buf, len, "%s", word);
 	for (;;) {
 		next = INT_MAX;
-		for (i = 0; i < t->n_ents; i++)
-			if (t->ents[i].vcpus_count > prev &&
-			    t->ents[i].vcpus_count < next)
-				next = t->ents[i].vcpus_count;
+		for (i = 0; i < n_sizes; i++)
+			if (sizes[i] > prev && sizes[i] < next)
+				next = sizes[i];
 		if (next == INT_MAX)
 			break;
 		/* The last size is joined with "and": is there a larger one? */
 		n++;
 		prev = next;
-		for (i = 0; i < t->n_ents; i++)
-			if (t->ents[i].vcpus_count > prev)
+		for (i = 0; i < n_sizes; i++)
+			if (sizes[i] > prev)
 				break;
 		if (used < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%d",
 						 n == 1 ? " " :
-						 i == t->n_ents ? " and " : ", ",
+						 i == n_sizes ? " and " : ", ",
 						 next);
 	}
 }
 
+/* "entities of 8" or "entities of 1, 2 and 8". */
+static void entity_sizes_text(const struct topology *t, char *buf, size_t len)
+{
+	int *sizes = calloc(t->n_ents ? t->n_ents : 1, sizeof(*sizes));
+	size_t i;
+
+	if (!sizes) {
+		snprintf(buf, len, "entities");
+		return;
+	}
+	for (i = 0; i < t->n_ents; i++)
+		sizes[i] = t->ents[i].vcpus_count;
+	sizes_text(sizes, t->n_ents, "entities of", buf, len);
+	free(sizes);
+}
+
+struct unit_ref {
+	int first, count;
+	enum plan_fill fill;
+};
+
 static int add_step(const struct topology *t, struct plan *p, enum plan_op op,
-		    size_t ent, struct vc_err *err)
+		    size_t ent, const struct unit_ref *u, struct vc_err *err)
 {
 	const struct topo_entity *e = &t->ents[ent];
 	struct plan_step *s = &p->steps[p->n_steps];
@@ -213,6 +234,10 @@ static int add_step(const struct topology *t, struct plan *p, enum plan_op op,
 	s->entity = ent;
 	s->first = e->first;
 	s->count = e->vcpus_count;
+	s->node = e->ids[TOPO_NODE];
+	s->unit_first = u ? u->first : e->first;
+	s->unit_count = u ? u->count : e->vcpus_count;
+	s->fill = u ? u->fill : PLAN_FILL_WHOLE;
 	p->n_steps++;
 	return 0;
 }
@@ -276,23 +301,6 @@ static int set_note(struct plan *p, struct vc_err *err, const char *fmt, ...)
 	free(p->note);
 	p->note = s;
 	return 0;
-}
-
-/* Entities a count change would move, in the order it moves them:
- * offline ones lowest first to grow, removable online ones highest first
- * to shrink.  Returns how many were put in order[]. */
-static size_t move_order(const struct topology *t, bool grow, size_t *order)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < t->n_ents; i++) {
-		size_t k = grow ? i : t->n_ents - 1 - i;
-		const struct topo_entity *e = &t->ents[k];
-
-		if (grow ? !e->online : (e->online && e->removable))
-			order[n++] = k;
-	}
-	return n;
 }
 
 struct limits {
@@ -391,24 +399,469 @@ static bool in_limits(const struct limits *lim, long n)
 	return n >= lim->lo && n <= lim->hi;
 }
 
-/* Refuse target, naming the reachable counts around it. */
-static int unreachable(const struct topology *t, const struct plan_request *req,
-		       const struct counts *c, long target, long before,
-		       long after, struct vc_err *err)
+/* ---- placement: units, moves and their order ---- */
+
+/* A unit: the entities ents[lo .. hi-1], consecutive because entities are
+ * sorted by the ids that define it. */
+struct unit {
+	size_t lo, hi;
+};
+
+/* What moving one unit would do, in one direction. */
+struct move {
+	size_t unit;
+	int delta;        /* vCPUs it plugs or unplugs */
+	long node;        /* node of its first moved entity, -1 when none */
+	bool partial;     /* the unit is partly online before the move */
+	bool keeps_boot;  /* an unplug that leaves the unit's boot CPUs */
+};
+
+/* The whole search state of one count request. */
+struct placement {
+	const struct topology *t;
+	const struct plan_request *req;
+	bool grow;
+	struct unit *units; size_t n_units;
+	struct move *moves; size_t n_moves;  /* in the order they are made */
+	struct plan_node *nodes; size_t n_nodes;
+};
+
+static const char *const unit_plural[TOPO_NKEYS] = {
+	"drawers", "books", "sockets", "dies", "clusters", "modules", "cores",
+	"threads", "nodes",
+};
+
+const char *plan_unit_name(enum topo_key unit)
 {
-	char rel[64], sizes[128];
+	return unit < TOPO_NKEYS ? topo_key_name[unit] : "entity";
+}
+
+int plan_parse_granularity(const char *s, enum topo_key *key,
+			   struct vc_err *err)
+{
+	static const enum topo_key allowed[] = {
+		TOPO_SOCKET, TOPO_DIE, TOPO_MODULE, TOPO_CLUSTER, TOPO_CORE,
+		TOPO_THREAD,
+	};
+	size_t i;
+
+	for (i = 0; s && i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if (strcmp(s, topo_key_name[allowed[i]]) == 0) {
+			*key = allowed[i];
+			return 0;
+		}
+	return vc_err_set(err, VC_EXIT_USAGE,
+			  "--granularity '%s': expected socket, die, module, cluster, core or thread",
+			  s ? s : "");
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	const struct plan_node *x = a, *y = b;
+
+	return (x->node > y->node) - (x->node < y->node);
+}
+
+int plan_nodes(const struct topology *t, struct plan_node **out, size_t *n)
+{
+	struct plan_node *nodes;
+	size_t i, j, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	nodes = calloc(t->n_ents ? t->n_ents : 1, sizeof(*nodes));
+	if (!nodes)
+		return -1;
+	for (i = 0; i < t->n_ents; i++) {
+		const struct topo_entity *e = &t->ents[i];
+
+		if (e->ids[TOPO_NODE] < 0)
+			continue;
+		for (j = 0; j < k && nodes[j].node != e->ids[TOPO_NODE]; j++)
+			;
+		if (j == k)
+			nodes[k++].node = e->ids[TOPO_NODE];
+		nodes[j].max += e->vcpus_count;
+		if (e->online)
+			nodes[j].online += e->vcpus_count;
+		if (e->online && e->removable)
+			nodes[j].removable += e->vcpus_count;
+	}
+	if (!k) {
+		free(nodes);
+		return 0;
+	}
+	for (j = 0; j < k; j++)
+		nodes[j].to = nodes[j].online;
+	qsort(nodes, k, sizeof(*nodes), node_cmp);
+	*out = nodes;
+	*n = k;
+	return 0;
+}
+
+void plan_nodes_after(const struct plan *p, struct plan_node *nodes, size_t n)
+{
+	size_t i, j;
+
+	for (j = 0; j < n; j++)
+		nodes[j].to = nodes[j].online;
+	for (i = 0; i < p->n_steps; i++)
+		for (j = 0; j < n; j++)
+			if (nodes[j].node == p->steps[i].node)
+				nodes[j].to += p->steps[i].op == PLAN_OP_ADD ?
+					       p->steps[i].count :
+					       -p->steps[i].count;
+}
+
+/* Units in topology order: one per entity by default, else one per
+ * distinct ids from the top of the hierarchy down to req->unit. */
+static size_t make_units(const struct topology *t,
+			 const struct plan_request *req, struct unit *u)
+{
+	size_t i, n = 0;
+	int k;
+
+	for (i = 0; i < t->n_ents; i++) {
+		bool same = n > 0 && req->unit_set;
+
+		for (k = 0; same && k <= (int)req->unit; k++)
+			if (t->ents[i].ids[k] != t->ents[i - 1].ids[k])
+				same = false;
+		if (same) {
+			u[n - 1].hi = i + 1;
+			continue;
+		}
+		u[n].lo = i;
+		u[n].hi = i + 1;
+		n++;
+	}
+	return n;
+}
+
+static bool entity_moves(const struct topo_entity *e, bool grow)
+{
+	return grow ? !e->online : e->online && e->removable;
+}
+
+/* What moving unit ui would do; false when it would move nothing, or
+ * (with a node filter) would move a slot on another node. */
+static bool unit_move(const struct placement *pl, size_t ui, struct move *m)
+{
+	const struct unit *u = &pl->units[ui];
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->unit = ui;
+	m->node = -1;
+	for (i = u->lo; i < u->hi; i++) {
+		const struct topo_entity *e = &pl->t->ents[i];
+
+		if (!entity_moves(e, pl->grow)) {
+			if (pl->grow || !e->online)
+				m->partial = true;
+			else
+				m->keeps_boot = true;
+			continue;
+		}
+		if (pl->req->node_set && e->ids[TOPO_NODE] != pl->req->node)
+			return false;
+		if (!m->delta)
+			m->node = e->ids[TOPO_NODE];
+		m->delta += e->vcpus_count;
+	}
+	return m->delta > 0;
+}
+
+/* Moves in their base order: partly online units first (a plug completes
+ * them, an unplug empties them), then the rest; plugs lowest first,
+ * unplugs highest first. */
+static void base_order(struct placement *pl)
+{
+	int pass;
+	size_t i;
+
+	pl->n_moves = 0;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < pl->n_units; i++) {
+			size_t k = pl->grow ? i : pl->n_units - 1 - i;
+			struct move m;
+
+			if (unit_move(pl, k, &m) && m.partial == (pass == 0))
+				pl->moves[pl->n_moves++] = m;
+		}
+}
+
+static size_t node_slot(const struct placement *pl, long node)
+{
+	size_t j;
+
+	for (j = 0; j < pl->n_nodes && pl->nodes[j].node != node; j++)
+		;
+	return j;
+}
+
+/* Reorder the moves so that each plug goes to the node with the fewest
+ * online vCPUs and each unplug comes from the node with the most; within a
+ * node the base order holds.  Moves of no node stay in a group of their
+ * own that ranks as a node with the counts of all of them. */
+static int spread_order(struct placement *pl)
+{
+	size_t n_groups = pl->n_nodes + 1, g, best, i, done = 0;
+	size_t *cursor = calloc(n_groups, sizeof(*cursor));
+	long *online = calloc(n_groups, sizeof(*online));
+	struct move *out = calloc(pl->n_moves ? pl->n_moves : 1, sizeof(*out));
+	bool *used = calloc(pl->n_moves ? pl->n_moves : 1, sizeof(*used));
+
+	if (!cursor || !online || !out || !used) {
+		free(cursor);
+		free(online);
+		free(out);
+		free(used);
+		return -1;
+	}
+	for (g = 0; g < pl->n_nodes; g++)
+		online[g] = pl->nodes[g].online;
+	for (i = 0; i < pl->t->n_ents; i++)
+		if (pl->t->ents[i].online && pl->t->ents[i].ids[TOPO_NODE] < 0)
+			online[pl->n_nodes] += pl->t->ents[i].vcpus_count;
+	while (done < pl->n_moves) {
+		best = n_groups;
+		for (g = 0; g < n_groups; g++) {
+			while (cursor[g] < pl->n_moves &&
+			       (used[cursor[g]] ||
+				node_slot(pl, pl->moves[cursor[g]].node) != g))
+				cursor[g]++;
+			if (cursor[g] == pl->n_moves)
+				continue;
+			/* Groups are in ascending node order: a strict
+			 * comparison keeps the lowest on ties for plugs, and
+			 * >= keeps the highest for unplugs. */
+			if (best == n_groups ||
+			    (pl->grow ? online[g] < online[best] :
+					online[g] >= online[best]))
+				best = g;
+		}
+		used[cursor[best]] = true;
+		out[done] = pl->moves[cursor[best]];
+		online[best] += pl->grow ? out[done].delta : -out[done].delta;
+		done++;
+	}
+	memcpy(pl->moves, out, pl->n_moves * sizeof(*out));
+	free(cursor);
+	free(online);
+	free(out);
+	free(used);
+	return 0;
+}
+
+/* Check the placement options against this VM, then order the moves. */
+static int placement_init(struct placement *pl, const struct topology *t,
+			  const struct plan_request *req, bool grow,
+			  struct vc_err *err)
+{
+	size_t n = t->n_ents ? t->n_ents : 1, i;
+	char have[128], *text;
+	size_t used = 0;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->t = t;
+	pl->req = req;
+	pl->grow = grow;
+	if (plan_nodes(t, &pl->nodes, &pl->n_nodes) < 0)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
+	if (req->node_set && !pl->n_nodes)
+		return vc_err_set(err, VC_EXIT_IMPOSSIBLE,
+				  "--node %ld: this VM reports no guest NUMA nodes (no node-id in query-hotpluggable-cpus)",
+				  req->node);
+	if (req->node_set && node_slot(pl, req->node) == pl->n_nodes) {
+		have[0] = '\0';
+		for (i = 0; i < pl->n_nodes && used < sizeof(have); i++)
+			used += (size_t)snprintf(have + used, sizeof(have) - used,
+						 "%s%ld", i ? ", " : "",
+						 pl->nodes[i].node);
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "--node %ld: guest node %ld does not exist: this VM has node%s %s",
+				  req->node, req->node, plural((long)pl->n_nodes),
+				  have);
+	}
+	if (req->unit_set && req->unit != TOPO_THREAD &&
+	    !(topo_keys_present(t) & (1u << req->unit))) {
+		unsigned keys = topo_keys_present(t);
+		int k;
+
+		have[0] = '\0';
+		for (k = 0; k < TOPO_NODE && used < sizeof(have); k++)
+			if (keys & (1u << k))
+				used += (size_t)snprintf(have + used,
+							 sizeof(have) - used,
+							 "%s%s", used ? ", " : "",
+							 topo_key_name[k]);
+		text = have[0] ? have : "none";
+		return vc_err_set(err, VC_EXIT_IMPOSSIBLE,
+				  "--granularity %s: this VM reports no %s (its topology keys: %s)",
+				  topo_key_name[req->unit], topo_key_prop[req->unit],
+				  text);
+	}
+	pl->units = calloc(n, sizeof(*pl->units));
+	pl->moves = calloc(n, sizeof(*pl->moves));
+	if (!pl->units || !pl->moves)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
+	pl->n_units = make_units(t, req, pl->units);
+	base_order(pl);
+	if (req->spread_nodes && spread_order(pl) < 0)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
+	return 0;
+}
+
+static void placement_free(struct placement *pl)
+{
+	free(pl->units);
+	free(pl->moves);
+	free(pl->nodes);
+}
+
+static int unit_vcpus(const struct placement *pl, const struct unit *u)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = u->lo; i < u->hi; i++)
+		n += pl->t->ents[i].vcpus_count;
+	return n;
+}
+
+/* How the moves are made, for messages: "entities of 8", "whole cores of
+ * 2". */
+static void moves_text(const struct placement *pl, char *buf, size_t len)
+{
+	int *sizes;
+	size_t i;
+	char word[64];
+
+	if (!pl->req->unit_set) {
+		entity_sizes_text(pl->t, buf, len);
+		return;
+	}
+	snprintf(word, sizeof(word), "whole %s of", unit_plural[pl->req->unit]);
+	sizes = calloc(pl->n_units ? pl->n_units : 1, sizeof(*sizes));
+	if (!sizes) {
+		snprintf(buf, len, "whole %s", unit_plural[pl->req->unit]);
+		return;
+	}
+	for (i = 0; i < pl->n_units; i++)
+		sizes[i] = unit_vcpus(pl, &pl->units[i]);
+	sizes_text(sizes, pl->n_units, word, buf, len);
+	free(sizes);
+}
+
+static bool on_node(const struct topo_entity *e)
+{
+	return e->ids[TOPO_NODE] >= 0;
+}
+
+/* " 2 free vCPU slots (5,7) and 1 removable vCPU (3)" of node N. */
+static int node_slots_text(const struct placement *pl, char *buf, size_t len,
+			   struct vc_err *err)
+{
+	const struct topology *t = pl->t;
+	struct cpulist fr, rm;
+	int n_free = 0, n_rm = 0, j;
+	char *f = NULL, *r = NULL;
+	size_t i;
+
+	if (cpulist_init(&fr, (size_t)t->max + 1) < 0)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
+	if (cpulist_init(&rm, (size_t)t->max + 1) < 0) {
+		cpulist_free(&fr);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
+	}
+	for (i = 0; i < t->n_ents; i++) {
+		const struct topo_entity *e = &t->ents[i];
+
+		if (!on_node(e) || e->ids[TOPO_NODE] != pl->req->node)
+			continue;
+		for (j = 0; j < e->vcpus_count; j++) {
+			if (!e->online) {
+				cpulist_set(&fr, (size_t)(e->first + j));
+				n_free++;
+			} else if (e->removable) {
+				cpulist_set(&rm, (size_t)(e->first + j));
+				n_rm++;
+			}
+		}
+	}
+	if (n_free)
+		f = cpulist_format(&fr);
+	if (n_rm)
+		r = cpulist_format(&rm);
+	snprintf(buf, len, "node %ld has %d free vCPU slot%s%s%s%s and %d removable vCPU%s%s%s%s",
+		 pl->req->node, n_free, plural(n_free), f ? " (" : "",
+		 f ? f : "", f ? ")" : "", n_rm, plural(n_rm), r ? " (" : "",
+		 r ? r : "", r ? ")" : "");
+	free(f);
+	free(r);
+	cpulist_free(&fr);
+	cpulist_free(&rm);
+	return 0;
+}
+
+/* Refuse target, naming the reachable counts around it (after < 0: only
+ * before exists). */
+static int unreachable(const struct placement *pl, const struct counts *c,
+		       long target, long before, long after, struct vc_err *err)
+{
+	const struct plan_request *req = pl->req;
+	char rel[64], how[128], node[256], nearest[96];
 
 	relative_text(req, c->from, rel, sizeof(rel));
-	sizes_text(t, sizes, sizeof(sizes));
+	moves_text(pl, how, sizeof(how));
 	if (after < 0)
+		snprintf(nearest, sizeof(nearest),
+			 "the nearest reachable count is %ld", before);
+	else
+		snprintf(nearest, sizeof(nearest),
+			 "nearest reachable counts are %ld and %ld",
+			 before < after ? before : after,
+			 before < after ? after : before);
+	if (!req->node_set)
 		return vc_err_set(err, VC_EXIT_IMPOSSIBLE,
-				  "cannot reach %ld vCPU%s%s: this VM moves vCPUs in %s; the nearest reachable count is %ld",
-				  target, plural(target), rel, sizes, before);
+				  "cannot reach %ld vCPU%s%s: this VM moves vCPUs in %s; %s",
+				  target, plural(target), rel, how, nearest);
+	if (node_slots_text(pl, node, sizeof(node), err) < 0)
+		return -1;
+	if (!req->unit_set && !strcmp(how, "entities of 1"))
+		return vc_err_set(err, VC_EXIT_IMPOSSIBLE,
+				  "cannot reach %ld vCPU%s%s with --node %ld: %s; %s",
+				  target, plural(target), rel, req->node, node,
+				  nearest);
 	return vc_err_set(err, VC_EXIT_IMPOSSIBLE,
-			  "cannot reach %ld vCPU%s%s: this VM moves vCPUs in %s; nearest reachable counts are %ld and %ld",
-			  target, plural(target), rel, sizes,
-			  before < after ? before : after,
-			  before < after ? after : before);
+			  "cannot reach %ld vCPU%s%s with --node %ld: %s; vCPUs move in %s; %s",
+			  target, plural(target), rel, req->node, node, how,
+			  nearest);
+}
+
+/* The steps of one move: its unit's moving entities, lowest first for a
+ * plug, highest first for an unplug. */
+static int add_move(const struct placement *pl, struct plan *p,
+		    const struct move *m, struct vc_err *err)
+{
+	const struct unit *u = &pl->units[m->unit];
+	struct unit_ref ref;
+	size_t i;
+
+	ref.first = pl->t->ents[u->lo].first;
+	ref.count = unit_vcpus(pl, u);
+	ref.fill = !m->partial && !m->keeps_boot ? PLAN_FILL_WHOLE :
+		   pl->grow ? PLAN_FILL_COMPLETES : PLAN_FILL_EMPTIES;
+	for (i = u->lo; i < u->hi; i++) {
+		size_t k = pl->grow ? i : u->hi - 1 - (i - u->lo);
+
+		if (entity_moves(&pl->t->ents[k], pl->grow) &&
+		    add_step(pl->t, p, pl->grow ? PLAN_OP_ADD : PLAN_OP_DEL, k,
+			     &ref, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int plan_count(const struct topology *t, const struct plan_request *req,
@@ -416,12 +869,14 @@ static int plan_count(const struct topology *t, const struct plan_request *req,
 {
 	struct counts c = count_vcpus(t);
 	struct limits lim = { 0, 0, false };
+	struct placement pl;
 	long target, reached, before, after;
-	size_t *order, n, j, taken, n_before;
+	size_t j, taken, n_before;
 	bool grow;
-	char sizes[128];
+	char how[128];
 	int rc = -1;
 
+	memset(&pl, 0, sizeof(pl));
 	p->from = c.from;
 	if (!req->relative && (req->count < 0 || req->count > PLAN_COUNT_MAX))
 		return vc_err_set(err, VC_EXIT_USAGE,
@@ -429,41 +884,47 @@ static int plan_count(const struct topology *t, const struct plan_request *req,
 	if (req->relative && labs(req->count) > PLAN_COUNT_MAX)
 		return vc_err_set(err, VC_EXIT_USAGE,
 				  "count %+ld is out of range", req->count);
+	if (req->node_set && req->spread_nodes)
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "give either --node or --spread nodes, not both");
 	target = req->relative ? c.from + req->count : req->count;
 	p->requested = (int)target;
 	if (apply_limits(t, &c, req, &target, p, &lim, err) < 0)
 		return -1;
 	p->to = (int)target;
-	if (target == c.from)
-		return 0;
-
 	grow = target > c.from;
-	order = calloc(t->n_ents ? t->n_ents : 1, sizeof(*order));
+	/* Options that do not fit this VM are refused even when there is
+	 * nothing to do, so a script learns of them at once. */
+	if (placement_init(&pl, t, req, grow, err) < 0)
+		goto out;
+	if (target == c.from) {
+		rc = 0;
+		goto out;
+	}
 	p->steps = calloc(t->n_ents ? t->n_ents : 1, sizeof(*p->steps));
-	if (!order || !p->steps) {
+	if (!p->steps) {
 		vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
 		goto out;
 	}
-	n = move_order(t, grow, order);
 
-	/* Walk the greedy order until the target is reached or passed; the
-	 * counts on either side are the reachable neighbours. */
+	/* Walk the order until the target is reached or passed; the counts
+	 * on either side are the reachable neighbours. */
 	reached = c.from;
-	for (taken = 0; taken < n; taken++) {
+	for (taken = 0; taken < pl.n_moves; taken++) {
 		if (grow ? reached >= target : reached <= target)
 			break;
-		reached += (grow ? 1 : -1) * t->ents[order[taken]].vcpus_count;
+		reached += (grow ? 1 : -1) * pl.moves[taken].delta;
 	}
 	if (reached != target) {
 		n_before = taken;
 		if (grow ? reached < target : reached > target) {
-			/* Ran out of entities: only the near side exists. */
+			/* Ran out of moves: only the near side exists. */
 			before = reached;
 			after = -1;
 		} else {
 			n_before = taken - 1;
 			before = reached - (grow ? 1 : -1) *
-				 t->ents[order[taken - 1]].vcpus_count;
+				 pl.moves[taken - 1].delta;
 			after = reached;
 		}
 		if (lim.clamped && (in_limits(&lim, before) ||
@@ -476,26 +937,25 @@ static int plan_count(const struct topology *t, const struct plan_request *req,
 			    (after >= 0 && in_limits(&lim, after) &&
 			     labs(after - target) < labs(before - target)))
 				pick = after;
-			sizes_text(t, sizes, sizeof(sizes));
+			moves_text(&pl, how, sizeof(how));
 			if (set_note(p, err, "%s; %ld is not reachable in %s, so %ld",
-				     p->note, target, sizes, pick) < 0)
+				     p->note, target, how, pick) < 0)
 				goto out;
 			target = pick;
 			p->to = (int)target;
 			if (pick == before)
 				taken = n_before;
 		} else {
-			unreachable(t, req, &c, target, before, after, err);
+			unreachable(&pl, &c, target, before, after, err);
 			goto out;
 		}
 	}
 	for (j = 0; j < taken; j++)
-		if (add_step(t, p, grow ? PLAN_OP_ADD : PLAN_OP_DEL,
-			     order[j], err) < 0)
+		if (add_move(&pl, p, &pl.moves[j], err) < 0)
 			goto out;
 	rc = check_new_ids(t, p, err);
 out:
-	free(order);
+	placement_free(&pl);
 	return rc;
 }
 
@@ -624,7 +1084,8 @@ static int plan_list(const struct topology *t, const struct plan_request *req,
 		e = &t->ents[k];
 		if (e->online == add || named_in(l, e) == 0)
 			continue;
-		if (add_step(t, p, add ? PLAN_OP_ADD : PLAN_OP_DEL, k, err) < 0)
+		if (add_step(t, p, add ? PLAN_OP_ADD : PLAN_OP_DEL, k, NULL,
+			     err) < 0)
 			return -1;
 		to += add ? e->vcpus_count : -e->vcpus_count;
 	}
@@ -635,12 +1096,30 @@ static int plan_list(const struct topology *t, const struct plan_request *req,
 	return check_new_ids(t, p, err);
 }
 
+/* The finest level the VM reports: what one entity is. */
+static enum topo_key deepest_key(const struct topology *t)
+{
+	unsigned keys = topo_keys_present(t);
+	int k;
+
+	for (k = TOPO_THREAD; k >= 0; k--)
+		if (keys & (1u << k))
+			return (enum topo_key)k;
+	return TOPO_NKEYS;
+}
+
 int plan_make(const struct topology *t, const struct plan_request *req,
 	      struct plan *p, struct vc_err *err)
 {
 	int rc;
 
 	memset(p, 0, sizeof(*p));
+	p->whole_units = req->unit_set;
+	p->unit = req->unit_set ? req->unit : deepest_key(t);
+	if (req->kind != PLAN_SET_COUNT &&
+	    (req->node_set || req->spread_nodes || req->unit_set))
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "--node, --spread and --granularity apply to a count, not to a list of vCPUs");
 	switch (req->kind) {
 	case PLAN_SET_COUNT:
 		rc = plan_count(t, req, p, err);

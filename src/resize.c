@@ -118,7 +118,9 @@ static void tune_plugged(const struct resize_request *req, struct qmp *q,
 			struct vc_err err = { 0 };
 			long tid = (size_t)k < t->n_vcpus ? t->vcpus[k].thread_id : -1;
 
-			if (!tune_thread(req->tune, &res->cg, k, pid, (pid_t)tid, &err))
+			if (!tune_thread_on_node(req->tune, &res->cg, k,
+						 tune_vcpu_node(t, k), pid,
+						 (pid_t)tid, &err))
 				continue;
 			/* The first failure names the item; the others still run. */
 			if (it->tune != APPLY_TUNE_FAILED &&
@@ -172,6 +174,7 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 
 	if ((!req->plan_only && cgroup_auto(q, res, err) < 0) ||
 	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
+	    (req->tune && tune_node_pins_check(req->tune, &res->topo, err) < 0) ||
 	    plan_make(&res->topo, &res->preq, &res->plan, err) < 0) {
 		res->change_round_trips = qmp_round_trips(q);
 		return -1;
@@ -243,7 +246,8 @@ int resize_tune(struct qmp *q, const struct resize_request *req,
 	long k;
 
 	if (cgroup_auto(q, res, err) < 0 || topo_query(q, &res->topo, err) < 0 ||
-	    sel_check(&req->sel, &res->topo, err) < 0)
+	    sel_check(&req->sel, &res->topo, err) < 0 ||
+	    tune_node_pins_check(req->tune, &res->topo, err) < 0)
 		return -1;
 	res->tuned = calloc(cpulist_count(list) + 1, sizeof(*res->tuned));
 	if (!res->tuned)
@@ -263,8 +267,9 @@ int resize_tune(struct qmp *q, const struct resize_request *req,
 			vc_err_set(&why, VC_EXIT_OK, "skipped: %s", res->tune_skipped);
 		else if (!v->online)
 			vc_err_set(&why, VC_EXIT_NOT_TUNED, "vCPU %ld is offline", k);
-		else if (tune_thread(req->tune, &res->cg, (int)k, pid,
-				     (pid_t)v->thread_id, &why) == 0)
+		else if (tune_thread_on_node(req->tune, &res->cg, (int)k,
+					     tune_vcpu_node(&res->topo, (int)k),
+					     pid, (pid_t)v->thread_id, &why) == 0)
 			o->tuned = true;
 		if (o->tuned) {
 			res->n_tuned_ok++;

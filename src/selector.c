@@ -12,6 +12,11 @@ int sel_parse(struct sel *s, struct plan_request *req, struct vc_err *err)
 	req->min = s->min > 0 ? s->min : -1;
 	req->max = s->max > 0 ? s->max : -1;
 	req->list = NULL;
+	req->node_set = s->node_set;
+	req->node = s->node;
+	req->spread_nodes = s->spread_nodes;
+	req->unit_set = s->unit_set;
+	req->unit = s->unit;
 	if (s->count_text && plan_parse_count(s->count_text, req, err) < 0)
 		return -1;
 	if (s->list_text) {

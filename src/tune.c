@@ -61,12 +61,18 @@ void tune_opts_free(struct tune_opts *o)
 	for (i = 0; i < o->n_pins; i++)
 		cpulist_free(&o->pins[i].cpus);
 	free(o->pins);
+	for (i = 0; i < o->n_node_pins; i++) {
+		cpulist_free(&o->node_pins[i].cpus);
+		free(o->node_pins[i].cpuset);
+	}
+	free(o->node_pins);
 	tune_opts_init(o);
 }
 
 bool tune_opts_any(const struct tune_opts *o)
 {
-	return o->cgroup || o->affinity.nbits || o->n_pins || o->policy >= 0;
+	return o->cgroup || o->affinity.nbits || o->n_pins || o->n_node_pins ||
+	       o->policy >= 0;
 }
 
 static size_t host_cpus(void)
@@ -94,11 +100,23 @@ static int parse_host_list(const char *opt, const char *arg, size_t limit,
 	return 0;
 }
 
+/* The index arg holds before colon ("5" of "5:0-3"), 0 to max. */
+static bool index_before(const char *arg, const char *colon, long max,
+			 long *out)
+{
+	char num[16];
+
+	if ((size_t)(colon - arg) >= sizeof(num))
+		return false;
+	memcpy(num, arg, (size_t)(colon - arg));
+	num[colon - arg] = '\0';
+	return vc_parse_long(num, 0, max, out) && num[0] != '+';
+}
+
 int tune_parse_affinity(struct tune_opts *o, const char *arg, struct vc_err *err)
 {
 	const char *colon = strchr(arg, ':');
 	struct tune_pin *grown;
-	char num[16];
 	long vcpu;
 	size_t i;
 
@@ -109,15 +127,10 @@ int tune_parse_affinity(struct tune_opts *o, const char *arg, struct vc_err *err
 		return parse_host_list("--affinity", arg, host_cpus(), true,
 				       &o->affinity, err);
 	}
-	if ((size_t)(colon - arg) >= sizeof(num))
+	if (!index_before(arg, colon, PIN_VCPU_LIMIT - 1, &vcpu))
 		return vc_err_set(err, VC_EXIT_USAGE,
 				  "--affinity '%s': '%.*s' is not a vCPU index", arg,
 				  (int)(colon - arg), arg);
-	memcpy(num, arg, (size_t)(colon - arg));
-	num[colon - arg] = '\0';
-	if (!vc_parse_long(num, 0, PIN_VCPU_LIMIT - 1, &vcpu) || num[0] == '+')
-		return vc_err_set(err, VC_EXIT_USAGE,
-				  "--affinity '%s': '%s' is not a vCPU index", arg, num);
 	for (i = 0; i < o->n_pins; i++)
 		if (o->pins[i].vcpu == vcpu)
 			return vc_err_set(err, VC_EXIT_USAGE,
@@ -131,6 +144,107 @@ int tune_parse_affinity(struct tune_opts *o, const char *arg, struct vc_err *err
 		return -1;
 	o->pins[o->n_pins].vcpu = (int)vcpu;
 	o->n_pins++;
+	return 0;
+}
+
+int tune_parse_node_affinity(struct tune_opts *o, const char *arg,
+			     struct vc_err *err)
+{
+	const char *colon = strchr(arg, ':');
+	struct tune_node_pin *grown, *pin;
+	long node;
+	size_t i;
+
+	if (!colon || colon == arg)
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "--node-affinity '%s': expected NODE:LIST, such as 1:4-7",
+				  arg);
+	if (!index_before(arg, colon, MEMS_LIMIT - 1, &node))
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "--node-affinity '%s': '%.*s' is not a guest node (0 to %d)",
+				  arg, (int)(colon - arg), arg, MEMS_LIMIT - 1);
+	for (i = 0; i < o->n_node_pins; i++)
+		if (o->node_pins[i].node == node)
+			return vc_err_set(err, VC_EXIT_USAGE,
+					  "--node-affinity: node %ld is given twice", node);
+	grown = realloc(o->node_pins, (o->n_node_pins + 1) * sizeof(*grown));
+	if (!grown)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	o->node_pins = grown;
+	pin = &o->node_pins[o->n_node_pins];
+	memset(pin, 0, sizeof(*pin));
+	if (parse_host_list("--node-affinity", colon + 1, host_cpus(), true,
+			    &pin->cpus, err) < 0)
+		return -1;
+	if (!cpulist_count(&pin->cpus)) {
+		cpulist_free(&pin->cpus);
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "--node-affinity '%s': the host CPU list is empty", arg);
+	}
+	pin->cpuset = cpulist_format(&pin->cpus);
+	if (!pin->cpuset) {
+		cpulist_free(&pin->cpus);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+	pin->node = node;
+	o->n_node_pins++;
+	return 0;
+}
+
+long tune_vcpu_node(const struct topology *t, int vcpu)
+{
+	if (vcpu < 0 || (size_t)vcpu >= t->n_vcpus ||
+	    t->vcpus[vcpu].entity >= t->n_ents)
+		return -1;
+	return t->ents[t->vcpus[vcpu].entity].ids[TOPO_NODE];
+}
+
+static bool has_node(const struct topology *t, long node)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_ents; i++)
+		if (t->ents[i].ids[TOPO_NODE] == node)
+			return true;
+	return false;
+}
+
+int tune_node_pins_check(const struct tune_opts *o, const struct topology *t,
+			 struct vc_err *err)
+{
+	char have[128];
+	size_t i, used = 0;
+	long n, prev = -1;
+
+	for (i = 0; i < o->n_node_pins; i++) {
+		if (has_node(t, o->node_pins[i].node))
+			continue;
+		have[0] = '\0';
+		/* Node ids ascending, each once, whatever the entity order. */
+		for (;;) {
+			size_t j;
+
+			n = -1;
+			for (j = 0; j < t->n_ents; j++) {
+				long id = t->ents[j].ids[TOPO_NODE];
+
+				if (id > prev && (n < 0 || id < n))
+					n = id;
+			}
+			if (n < 0 || used >= sizeof(have))
+				break;
+			used += (size_t)snprintf(have + used, sizeof(have) - used,
+						 "%s%ld", used ? ", " : "", n);
+			prev = n;
+		}
+		if (!used)
+			return vc_err_set(err, VC_EXIT_USAGE,
+					  "--node-affinity %ld: this VM reports no guest NUMA nodes",
+					  o->node_pins[i].node);
+		return vc_err_set(err, VC_EXIT_USAGE,
+				  "--node-affinity %ld: guest node %ld does not exist: this VM has nodes %s",
+				  o->node_pins[i].node, o->node_pins[i].node, have);
+	}
 	return 0;
 }
 
@@ -268,6 +382,25 @@ const struct cpulist *tune_opts_affinity_for(const struct tune_opts *o, int vcpu
 		if (o->pins[i].vcpu == vcpu)
 			return &o->pins[i].cpus;
 	return o->affinity.nbits ? &o->affinity : NULL;
+}
+
+int tune_thread_on_node(const struct tune_opts *o, const struct tune_cgroup *cg,
+			int vcpu, long node, pid_t pid, pid_t tid,
+			struct vc_err *err)
+{
+	struct tune_opts view;
+	size_t i;
+
+	for (i = 0; node >= 0 && i < o->n_node_pins; i++)
+		if (o->node_pins[i].node == node)
+			break;
+	if (node < 0 || i == o->n_node_pins)
+		return tune_thread(o, cg, vcpu, pid, tid, err);
+	/* A shallow copy: view borrows from o and is not freed. */
+	view = *o;
+	view.affinity = o->node_pins[i].cpus;
+	view.cpuset = o->node_pins[i].cpuset;
+	return tune_thread(&view, cg, vcpu, pid, tid, err);
 }
 
 /* ---- resolving --cgroup ---- */

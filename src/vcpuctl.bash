@@ -92,6 +92,14 @@ _vcpuctl()
 		COMPREPLY=($(compgen -W "other batch idle fifo: rr:" -- "$cur"))
 		return 0
 		;;
+	--spread)
+		COMPREPLY=($(compgen -W "nodes" -- "$cur"))
+		return 0
+		;;
+	--granularity)
+		COMPREPLY=($(compgen -W "socket die module cluster core thread" -- "$cur"))
+		return 0
+		;;
 	--audit)
 		COMPREPLY=($(compgen -W "auto linux syslog both none" -- "$cur"))
 		return 0

@@ -63,6 +63,16 @@ int out_show_json(const struct topology *t, const char *version,
 		  const char *package, const struct tune_thread_info *info,
 		  FILE *f);
 
+/* One line per guest NUMA node, "node 1: online 3 of 4 vCPUs, 2
+ * removable", nothing when the VM reports none (show's table ends with
+ * them, count prints them). */
+int out_nodes_text(const struct topology *t, FILE *f);
+
+/* "count --json": {"online", "max", "removable", "nodes": [{"node",
+ * "online", "max", "removable"}]}, "nodes" [] when the VM reports none;
+ * "show --json" ends with the same "nodes". */
+int out_count_doc(FILE *f, const struct topology *t);
+
 /* ---- set / add / del / wait / plan / tune ----------------------------- */
 
 /* One line per vCPU of r and the summary lines.  t is the topology after
@@ -80,8 +90,10 @@ int out_result_doc(FILE *f, const char *command, const struct topology *t,
 /* Plan p as numbered steps. */
 void out_plan_text(FILE *f, const struct topology *t, const struct plan *p);
 
-/* {"from", "to", "requested", "note", "steps": [{"op", "vcpus", "first",
- * "count", "device_id", "qmp"}], "max"}: qmp is the exact QMP command. */
+/* {"from", "to", "requested", "note", "unit", "whole_units", "steps":
+ * [{"op", "vcpus", "first", "count", "device_id", "node", "unit": {"kind",
+ * "vcpus", "fill"}, "qmp"}], "max", "nodes": [{"node", "online", "to",
+ * "max"}]}: qmp is the exact QMP command. */
 int out_plan_doc(FILE *f, const struct topology *t, const struct plan *p);
 
 /* "tune": one row per named vCPU. */

@@ -13,6 +13,20 @@
  *  - named vCPUs must cover whole entities;
  *  - new device ids are "vcpuN", N the entity's first vCPU index, and an id
  *    already in use is refused before anything is sent.
+ *
+ * Placement (count requests only):
+ *  - with a node filter, only entities whose slot is on that guest node
+ *    move; the count is still the VM's total;
+ *  - with spread, each plug goes to the node with the fewest online vCPUs
+ *    (ties: the lowest node) and each unplug comes from the node with the
+ *    most (ties: the highest node);
+ *  - with a granularity, whole units move (every entity sharing the ids
+ *    from the top of the hierarchy down to that level).  A unit that is
+ *    partly online moves first: a plug completes it, an unplug empties it
+ *    (down to its boot CPUs, which stay);
+ *  - a target that cannot be reached is refused naming the nearest
+ *    reachable counts (and, with a node filter, the node's free slots and
+ *    removable vCPUs).
  */
 #ifndef VCPUCTL_PLAN_H
 #define VCPUCTL_PLAN_H
@@ -37,7 +51,17 @@ struct plan_request {
 	bool relative;            /* "+K" / "-K" */
 	const struct cpulist *list; /* ADD_LIST / DEL_LIST (borrowed) */
 	long min, max;            /* --min / --max clamps, -1 when absent */
+	/* Placement; all false/unused in a zeroed request. */
+	bool node_set;            /* --node: move only slots on guest node */
+	long node;
+	bool spread_nodes;        /* --spread nodes */
+	bool unit_set;            /* --granularity: move whole units of */
+	enum topo_key unit;       /* this level (not TOPO_NODE) */
 };
+
+/* How a step's unit fares: moved whole, or a partly online unit that the
+ * plug completes or the unplug empties. */
+enum plan_fill { PLAN_FILL_WHOLE, PLAN_FILL_COMPLETES, PLAN_FILL_EMPTIES };
 
 enum plan_op { PLAN_OP_ADD, PLAN_OP_DEL };
 
@@ -47,6 +71,9 @@ struct plan_step {
 	int first, count;         /* vCPU indexes first .. first+count-1 */
 	char *device_id;          /* owned: "vcpuN" to add; alias or qom-path
 	                             to delete */
+	long node;                /* the slot's guest node, -1 when unknown */
+	int unit_first, unit_count; /* the vCPUs of the unit it belongs to */
+	enum plan_fill fill;
 };
 
 struct plan {
@@ -55,6 +82,17 @@ struct plan {
 	int from, to;             /* online vCPUs before and after */
 	int requested;            /* the target asked for, before any clamp */
 	char *note;               /* owned; why the target was clamped, or NULL */
+	enum topo_key unit;       /* the unit steps move: the granularity asked
+	                             for, else the deepest key the VM reports
+	                             (TOPO_NKEYS: none, "entity") */
+	bool whole_units;         /* a granularity was asked for */
+};
+
+/* Online, possible and removable vCPUs of one guest NUMA node. */
+struct plan_node {
+	long node;
+	int online, max, removable;
+	int to;                   /* online after a plan (plan_nodes_after) */
 };
 
 /* Parse "N", "+K" or "-K" into req->count / req->relative.  Returns 0, or
@@ -70,6 +108,23 @@ int plan_make(const struct topology *t, const struct plan_request *req,
 	      struct plan *p, struct vc_err *err);
 
 void plan_free(struct plan *p);
+
+/* "socket", "die", "module", "cluster", "core" or "thread" into *key.
+ * Returns 0, or -1 with err (VC_EXIT_USAGE) naming the text and the
+ * choices. */
+int plan_parse_granularity(const char *s, enum topo_key *key,
+			   struct vc_err *err);
+
+/* The unit's name: topo_key_name[], or "entity" for TOPO_NKEYS. */
+const char *plan_unit_name(enum topo_key unit);
+
+/* Per-node counts, sorted by node, into *out (owned, free()).  *n is 0
+ * and *out NULL when the VM reports no node-id.  Returns 0, or -1 on out
+ * of memory. */
+int plan_nodes(const struct topology *t, struct plan_node **out, size_t *n);
+
+/* Set each node's "to" to its online count once p has run. */
+void plan_nodes_after(const struct plan *p, struct plan_node *nodes, size_t n);
 
 /* The exact QMP command for a step (new reference):
  * {"execute": "device_add", "arguments": {<props verbatim>, "driver": type,

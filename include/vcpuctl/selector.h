@@ -25,6 +25,12 @@ struct sel {
 	enum plan_kind kind;      /* what a list means: ADD_LIST or DEL_LIST;
 	                             PLAN_SET_COUNT with count_text */
 	long min, max;            /* --min / --max; <= 0 when absent */
+	/* Where a count moves (plan.h placement); unset when false. */
+	bool node_set;            /* --node N */
+	long node;
+	bool spread_nodes;        /* --spread nodes */
+	bool unit_set;            /* --granularity UNIT */
+	enum topo_key unit;
 	struct cpulist list;      /* owned: the parsed LIST */
 };
 

@@ -23,6 +23,7 @@
 #include "vcpuctl/apply.h"
 #include "vcpuctl/cpulist.h"
 #include "vcpuctl/err.h"
+#include "vcpuctl/topology.h"
 
 /* Where cgroup hierarchies are mounted; an absolute --cgroup must be under
  * it. */
@@ -44,6 +45,14 @@ struct tune_pin {
 	struct cpulist cpus;       /* owned */
 };
 
+/* --node-affinity NODE:LIST */
+struct tune_node_pin {
+	long node;                 /* guest NUMA node */
+	struct cpulist cpus;       /* owned: affinity of its new vCPUs */
+	char *cpuset;              /* owned: the same list as text, for
+	                              cpuset.cpus with --cgroup */
+};
+
 /* What the user asked for: every field is optional. */
 struct tune_opts {
 	const char *cgroup;        /* --cgroup, borrowed from argv; NULL: none */
@@ -54,6 +63,8 @@ struct tune_opts {
 	struct cpulist affinity;   /* owned; nbits 0: not given */
 	struct tune_pin *pins;     /* owned; per-vCPU affinities */
 	size_t n_pins;
+	struct tune_node_pin *node_pins; /* owned; per-guest-node affinities */
+	size_t n_node_pins;
 	int policy;                /* SCHED_*, or -1: not given */
 	int priority;              /* for SCHED_FIFO / SCHED_RR */
 };
@@ -81,6 +92,10 @@ bool tune_opts_any(const struct tune_opts *o);
  * the option and the text.  CPU lists are checked against this host's
  * possible CPUs; "r" means all of them. */
 int tune_parse_affinity(struct tune_opts *o, const char *arg, struct vc_err *err);
+/* "NODE:LIST": vCPUs on guest node NODE get host CPUs LIST as their
+ * affinity, and as cpuset.cpus with --cgroup. */
+int tune_parse_node_affinity(struct tune_opts *o, const char *arg,
+			     struct vc_err *err);
 int tune_parse_cpuset(struct tune_opts *o, const char *arg, struct vc_err *err);
 int tune_parse_mems(struct tune_opts *o, const char *arg, struct vc_err *err);
 int tune_parse_quota(struct tune_opts *o, const char *arg, struct vc_err *err);
@@ -97,6 +112,14 @@ const char *tune_sched_text(int policy, int priority, char *buf, size_t size);
 /* The affinity for vCPU vcpu: its own --affinity V:LIST, else the common
  * one, else NULL (borrowed). */
 const struct cpulist *tune_opts_affinity_for(const struct tune_opts *o, int vcpu);
+
+/* Every --node-affinity NODE is a guest node of t.  Returns 0, or -1 with
+ * err (VC_EXIT_USAGE) naming the node and the VM's nodes. */
+int tune_node_pins_check(const struct tune_opts *o, const struct topology *t,
+			 struct vc_err *err);
+
+/* The guest node of vCPU vcpu of t, -1 when none is reported. */
+long tune_vcpu_node(const struct topology *t, int vcpu);
 
 /* Resolve --cgroup spec: relative to each controller's mount, or absolute
  * below root (TUNE_CGROUP_ROOT; tests pass another).  Refuses ".."
@@ -128,6 +151,13 @@ void tune_cgroup_free(struct tune_cgroup *cg);
  * the first failure.  Returns 0, or -1 with err (VC_EXIT_NOT_TUNED). */
 int tune_thread(const struct tune_opts *o, const struct tune_cgroup *cg,
 		int vcpu, pid_t pid, pid_t tid, struct vc_err *err);
+
+/* tune_thread() for a vCPU on guest node node (-1: none reported): a
+ * --node-affinity for that node takes the place of the common --affinity
+ * and of --cpuset; --affinity V:LIST still wins for vCPU V. */
+int tune_thread_on_node(const struct tune_opts *o, const struct tune_cgroup *cg,
+			int vcpu, long node, pid_t pid, pid_t tid,
+			struct vc_err *err);
 
 /* Remove cgroup vcpuN of the VM once its thread is gone (a removed vCPU's
  * thread may take a moment to leave it).  Missing is fine.  Returns 0, or

@@ -88,6 +88,15 @@ complete_words() {
 	[ "$output" = "$(long_options events)" ]
 }
 
+@test "bash completion: the values of --spread and --granularity" {
+	run complete_words "$VCPUCTL" set --count 4 --spread ""
+	[ "$output" = nodes ]
+	run complete_words "$VCPUCTL" plan --count 4 --granularity c
+	[ "$output" = "$(printf 'cluster\ncore')" ]
+	run complete_words "$VCPUCTL" set --count 4 --node-
+	[ "$output" = "$(printf -- '--node-affinity')" ]
+}
+
 @test "bash completion: the socket option completes file names" {
 	touch "$BATS_TEST_TMPDIR/qmp.sock"
 	run complete_words "$VCPUCTL" show --socket "$BATS_TEST_TMPDIR/qm"

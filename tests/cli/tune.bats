@@ -86,7 +86,7 @@ usage_error() {
 	usage_error tune --sched batch
 	[[ "$stderr" == *"name the vCPUs"* ]]
 	usage_error tune 1
-	[[ "$stderr" == *"give at least one of --cgroup, --affinity and --sched"* ]]
+	[[ "$stderr" == *"give at least one of --cgroup, --affinity, --node-affinity and --sched"* ]]
 	usage_error del 1 --sched batch
 	usage_error plan --count 2 --cgroup x
 	run VC tune --help

@@ -15,16 +15,19 @@
 #include "vcpuctl/plan.h"
 
 #define FIXTURES "tests/fixtures/plan/qemumonitorjson-cpuinfo-"
+#define CAPTURES "tests/fixtures/captures/qemumonitorjson-cpuinfo-"
+#define QEMU10 "tests/fixtures/plan/qemu10-"
 
 /* ---- building topologies ---- */
 
-static json_t *load_return(const char *name, const char *kind)
+static json_t *load_return_from(const char *dir, const char *name,
+				const char *kind)
 {
 	char path[256];
 	json_error_t jerr;
 	json_t *root, *ret;
 
-	snprintf(path, sizeof(path), FIXTURES "%s-%s.json", name, kind);
+	snprintf(path, sizeof(path), "%s%s-%s.json", dir, name, kind);
 	root = json_load_file(path, 0, &jerr);
 	if (!root)
 		fail_msg("%s: %s (run from the repository root)", path, jerr.text);
@@ -32,6 +35,11 @@ static json_t *load_return(const char *name, const char *kind)
 	json_decref(root);
 	assert_non_null(ret);
 	return ret;
+}
+
+static json_t *load_return(const char *name, const char *kind)
+{
+	return load_return_from(FIXTURES, name, kind);
 }
 
 static void build(struct topology *t, json_t *hp, json_t *cf)
@@ -47,6 +55,13 @@ static void build(struct topology *t, json_t *hp, json_t *cf)
 static void topo_fixture(struct topology *t, const char *name)
 {
 	build(t, load_return(name, "hotplug"), load_return(name, "cpus"));
+}
+
+static void topo_capture(struct topology *t, const char *dir,
+			 const char *name)
+{
+	build(t, load_return_from(dir, name, "hotplug"),
+	      load_return_from(dir, name, "cpus"));
 }
 
 static void topo_text(struct topology *t, const char *hp, const char *cf)
@@ -67,7 +82,8 @@ static void topo_text(struct topology *t, const char *hp, const char *cf)
  * an id (/machine/peripheral-anon), 'o' offline.  sizes[i] vCPUs each, or
  * 1 when sizes is NULL (then x86-like socket/core/thread ids).  The reply
  * lists entities last first, as QEMU does, so the order is topo_build's. */
-static void topo_synth(struct topology *t, const char *spec, const int *sizes)
+static void topo_synth_nodes(struct topology *t, const char *spec,
+			     const int *sizes, bool nodes)
 {
 	json_t *hp = json_array(), *cf = json_array(), *props, *row;
 	size_t n = strlen(spec), i;
@@ -84,6 +100,9 @@ static void topo_synth(struct topology *t, const char *spec, const int *sizes)
 					  "socket-id", first / 4,
 					  "core-id", first / 2 % 2,
 					  "thread-id", first % 2);
+		if (!sizes && nodes)
+			json_object_set_new(props, "node-id",
+					    json_integer(first / 4));
 		row = json_pack("{s:o, s:i, s:s}", "props", props,
 				"vcpus-count", k, "type",
 				sizes ? "host-spapr-cpu-core" : "qemu64-x86_64-cpu");
@@ -116,6 +135,11 @@ static void topo_synth(struct topology *t, const char *spec, const int *sizes)
 		}
 	}
 	build(t, hp, cf);
+}
+
+static void topo_synth(struct topology *t, const char *spec, const int *sizes)
+{
+	topo_synth_nodes(t, spec, sizes, false);
 }
 
 /* ---- making plans ---- */
@@ -923,11 +947,14 @@ static void plan_json(void **state)
 	assert_int_equal(plan_count_req(&t, "+8", -1, -1, &p, &err), 0);
 	assert_json(plan_doc(&t, &p),
 		    "{\"from\": 16, \"to\": 24, \"requested\": 24, \"note\": null,"
+		    " \"unit\": \"core\", \"whole_units\": false,"
 		    " \"steps\": [{\"op\": \"add\", \"vcpus\": \"16-23\","
 		    " \"first\": 16, \"count\": 8, \"device_id\": \"vcpu16\","
+		    " \"node\": null, \"unit\": {\"kind\": \"core\","
+		    " \"vcpus\": \"16-23\", \"fill\": \"whole\"},"
 		    " \"qmp\": {\"execute\": \"device_add\", \"arguments\":"
 		    " {\"core-id\": 16, \"driver\": \"host-spapr-cpu-core\","
-		    " \"id\": \"vcpu16\"}}}]}");
+		    " \"id\": \"vcpu16\"}}}], \"nodes\": []}");
 	plan_free(&p);
 	topo_free(&t);
 
@@ -936,22 +963,499 @@ static void plan_json(void **state)
 	assert_json(plan_doc(&t, &p),
 		    "{\"from\": 5, \"to\": 6, \"requested\": 8,"
 		    " \"note\": \"clamped +3 to 6 by --max 6\","
+		    " \"unit\": \"thread\", \"whole_units\": false,"
 		    " \"steps\": [{\"op\": \"add\", \"vcpus\": \"5\","
 		    " \"first\": 5, \"count\": 1, \"device_id\": \"vcpu5\","
+		    " \"node\": null, \"unit\": {\"kind\": \"thread\","
+		    " \"vcpus\": \"5\", \"fill\": \"whole\"},"
 		    " \"qmp\": {\"execute\": \"device_add\", \"arguments\":"
 		    " {\"socket-id\": 1, \"core-id\": 0, \"thread-id\": 1,"
-		    " \"driver\": \"qemu64-x86_64-cpu\", \"id\": \"vcpu5\"}}}]}");
+		    " \"driver\": \"qemu64-x86_64-cpu\", \"id\": \"vcpu5\"}}}],"
+		    " \"nodes\": []}");
 	plan_free(&p);
 	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "3-4", &p, &err), 0);
 	assert_json(plan_doc(&t, &p),
 		    "{\"from\": 5, \"to\": 3, \"requested\": 3, \"note\": null,"
+		    " \"unit\": \"thread\", \"whole_units\": false,"
 		    " \"steps\": ["
 		    "{\"op\": \"del\", \"vcpus\": \"4\", \"first\": 4, \"count\": 1,"
+		    " \"node\": null, \"unit\": {\"kind\": \"thread\","
+		    " \"vcpus\": \"4\", \"fill\": \"whole\"},"
 		    " \"device_id\": \"vcpu4\", \"qmp\": {\"execute\":"
 		    " \"device_del\", \"arguments\": {\"id\": \"vcpu4\"}}},"
 		    "{\"op\": \"del\", \"vcpus\": \"3\", \"first\": 3, \"count\": 1,"
+		    " \"node\": null, \"unit\": {\"kind\": \"thread\","
+		    " \"vcpus\": \"3\", \"fill\": \"whole\"},"
 		    " \"device_id\": \"vcpu3\", \"qmp\": {\"execute\":"
-		    " \"device_del\", \"arguments\": {\"id\": \"vcpu3\"}}}]}");
+		    " \"device_del\", \"arguments\": {\"id\": \"vcpu3\"}}}],"
+		    " \"nodes\": []}");
+	plan_free(&p);
+	topo_free(&t);
+}
+
+/* ---- placement: node filter, spread, granularity ---- */
+
+struct place {
+	bool node_set;
+	long node;
+	bool spread;
+	const char *unit;   /* --granularity, or NULL */
+};
+
+static int plan_place(const struct topology *t, const char *count,
+		      struct place pl, struct plan *p, struct vc_err *err)
+{
+	struct plan_request req = { .min = -1, .max = -1 };
+
+	if (plan_parse_count(count, &req, err) < 0)
+		fail_msg("plan_parse_count(%s): %s", count, err->msg);
+	req.node_set = pl.node_set;
+	req.node = pl.node;
+	req.spread_nodes = pl.spread;
+	if (pl.unit) {
+		req.unit_set = true;
+		if (plan_parse_granularity(pl.unit, &req.unit, err) < 0)
+			fail_msg("plan_parse_granularity(%s): %s", pl.unit,
+				 err->msg);
+	}
+	return plan_make(t, &req, p, err);
+}
+
+#define NODE(n) ((struct place){ .node_set = true, .node = (n) })
+#define SPREAD ((struct place){ .spread = true })
+#define UNIT(u) ((struct place){ .unit = (u) })
+
+/* Online vCPUs per node after the plan, from the topology and steps. */
+static void assert_node_online(const struct topology *t, const struct plan *p,
+			       long node, int want)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < t->n_ents; i++)
+		if (t->ents[i].online && t->ents[i].ids[TOPO_NODE] == node)
+			n += t->ents[i].vcpus_count;
+	for (i = 0; i < p->n_steps; i++)
+		if (p->steps[i].node == node)
+			n += p->steps[i].op == PLAN_OP_ADD ? p->steps[i].count :
+							     -p->steps[i].count;
+	assert_int_equal(n, want);
+}
+
+static void assert_fill(const struct plan *p, size_t i, int unit_first,
+			int unit_count, enum plan_fill fill)
+{
+	assert_true(i < p->n_steps);
+	assert_int_equal(p->steps[i].unit_first, unit_first);
+	assert_int_equal(p->steps[i].unit_count, unit_count);
+	assert_int_equal(p->steps[i].fill, fill);
+}
+
+static void node_filter_capture(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int node1[] = { 3, 5 }, node0[] = { 2, 4, 6 };
+
+	(void)state;
+	/* libvirt's x86-node-full: socket, core, thread; thread 0 of every
+	 * core on node 0, thread 1 on node 1; vCPUs 0 and 1 booted. */
+	topo_capture(&t, CAPTURES, "x86-node-full");
+	assert_int_equal(plan_place(&t, "4", NODE(1), &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, node1, 2);
+	assert_int_equal(p.steps[0].node, 1);
+	assert_int_equal(p.steps[1].node, 1);
+	assert_int_equal(p.to, 4);
+	plan_free(&p);
+	assert_int_equal(plan_place(&t, "+3", NODE(0), &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, node0, 3);
+	assert_node_online(&t, &p, 0, 4);
+	assert_node_online(&t, &p, 1, 1);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "6", NODE(1), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 6 vCPUs with --node 1: node 1 has 3 free"
+		       " vCPU slots (3,5,7) and 0 removable vCPUs; the nearest"
+		       " reachable count is 5");
+	assert_refused(plan_place(&t, "4", NODE(3), &p, &err), &p, &err,
+		       VC_EXIT_USAGE,
+		       "--node 3: guest node 3 does not exist: this VM has"
+		       " nodes 0, 1");
+	/* Nothing to do is still checked against the VM. */
+	assert_refused(plan_place(&t, "2", NODE(2), &p, &err), &p, &err,
+		       VC_EXIT_USAGE,
+		       "--node 2: guest node 2 does not exist: this VM has"
+		       " nodes 0, 1");
+	assert_int_equal(plan_place(&t, "2", NODE(1), &p, &err), 0);
+	assert_empty(&p);
+	topo_free(&t);
+}
+
+static void node_filter_unplug(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int want[] = { 6, 5 };
+
+	(void)state;
+	/* node 0: vCPUs 0-3, node 1: 4-7 */
+	topo_synth_nodes(&t, "bppppppo", NULL, true);
+	assert_int_equal(plan_place(&t, "5", NODE(1), &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, want, 2);
+	assert_node_online(&t, &p, 0, 4);
+	assert_node_online(&t, &p, 1, 1);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "3", NODE(1), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 3 vCPUs with --node 1: node 1 has 1 free"
+		       " vCPU slot (7) and 3 removable vCPUs (4-6); the nearest"
+		       " reachable count is 4");
+	assert_refused(plan_place(&t, "-5", NODE(0), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 2 vCPUs (-5 from 7) with --node 0: node 0"
+		       " has 0 free vCPU slots and 3 removable vCPUs (1-3); the"
+		       " nearest reachable count is 4");
+	topo_free(&t);
+
+	topo_synth(&t, "bpoo", NULL);
+	assert_refused(plan_place(&t, "3", NODE(0), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "--node 0: this VM reports no guest NUMA nodes (no"
+		       " node-id in query-hotpluggable-cpus)");
+	topo_free(&t);
+}
+
+static void spread_nodes_order(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int grow[] = { 4, 1, 5, 2, 6 };
+	static const int shrink[] = { 6, 2, 5, 1 };
+	static const int plain[] = { 1, 2, 3, 4, 5 };
+
+	(void)state;
+	/* A 2-node VM going from 1 to 6 ends 3 and 3. */
+	topo_synth_nodes(&t, "booooooo", NULL, true);
+	assert_int_equal(plan_place(&t, "6", SPREAD, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, grow, 5);
+	assert_node_online(&t, &p, 0, 3);
+	assert_node_online(&t, &p, 1, 3);
+	plan_free(&p);
+	/* Without spread node 0 fills first. */
+	assert_int_equal(plan_count_req(&t, "6", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, plain, 5);
+	assert_node_online(&t, &p, 0, 4);
+	plan_free(&p);
+	topo_free(&t);
+
+	/* 3 and 3 down to 2: ties take the highest node. */
+	topo_synth_nodes(&t, "bppopppo", NULL, true);
+	assert_int_equal(plan_place(&t, "2", SPREAD, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, shrink, 4);
+	assert_node_online(&t, &p, 0, 1);
+	assert_node_online(&t, &p, 1, 1);
+	plan_free(&p);
+	topo_free(&t);
+
+	/* No nodes reported: spread keeps the plain order. */
+	topo_synth(&t, "bpoo", NULL);
+	assert_int_equal(plan_place(&t, "4", SPREAD, &p, &err), 0);
+	assert_int_equal(p.n_steps, 2);
+	assert_int_equal(p.steps[0].first, 2);
+	plan_free(&p);
+	topo_free(&t);
+}
+
+static void spread_modules_capture(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int want[] = { 9, 2, 10, 3 };
+	struct plan_request req = { .min = -1, .max = -1, .node_set = true,
+				    .spread_nodes = true };
+
+	(void)state;
+	/* QEMU 10 q35 -smp 2,sockets=2,dies=2,modules=2,cores=1,threads=2,
+	 * maxcpus=16, socket 0 on node 0 and socket 1 on node 1, then
+	 * vcpu8 (socket 1 die 0 module 0 thread 0) plugged. */
+	topo_capture(&t, QEMU10, "x86-modules-nodes");
+	assert_int_equal(t.online, 3);
+	assert_int_equal(plan_place(&t, "7", SPREAD, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, want, 4);
+	assert_node_online(&t, &p, 0, 4);
+	assert_node_online(&t, &p, 1, 3);
+	plan_free(&p);
+	req.count = 4;
+	assert_refused(plan_make(&t, &req, &p, &err), &p, &err, VC_EXIT_USAGE,
+		       "give either --node or --spread nodes, not both");
+	topo_free(&t);
+}
+
+static void granularity_core_threads(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int four[] = { 1, 2, 3 };
+	static const int down[] = { 6, 5, 4 };
+
+	(void)state;
+	/* socket, core, thread: cores of 2; only vCPU 0 booted, so core
+	 * 0-1 is half online. */
+	topo_synth(&t, "boooooo", NULL);
+	assert_int_equal(plan_place(&t, "2", UNIT("core"), &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_int_equal(p.steps[0].first, 1);
+	assert_fill(&p, 0, 0, 2, PLAN_FILL_COMPLETES);
+	assert_int_equal(p.unit, TOPO_CORE);
+	assert_true(p.whole_units);
+	plan_free(&p);
+	assert_int_equal(plan_place(&t, "4", UNIT("core"), &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, four, 3);
+	assert_fill(&p, 1, 2, 2, PLAN_FILL_WHOLE);
+	assert_fill(&p, 2, 2, 2, PLAN_FILL_WHOLE);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "3", UNIT("core"), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 3 vCPUs: this VM moves vCPUs in whole cores"
+		       " of 1 and 2; nearest reachable counts are 2 and 4");
+	topo_free(&t);
+
+	/* Unplug: the partly online core 6-7 is emptied first. */
+	topo_synth(&t, "bbpppppo", NULL);
+	assert_int_equal(plan_place(&t, "4", UNIT("core"), &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, down, 3);
+	assert_fill(&p, 0, 6, 2, PLAN_FILL_EMPTIES);
+	assert_fill(&p, 1, 4, 2, PLAN_FILL_WHOLE);
+	assert_fill(&p, 2, 4, 2, PLAN_FILL_WHOLE);
+	assert_int_equal(p.steps[1].first, 5);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "3", UNIT("core"), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 3 vCPUs: this VM moves vCPUs in whole cores"
+		       " of 2; nearest reachable counts are 2 and 4");
+	/* thread: the default order, named after the unit. */
+	assert_int_equal(plan_place(&t, "5", UNIT("thread"), &p, &err), 0);
+	assert_int_equal(p.n_steps, 2);
+	assert_int_equal(p.steps[0].first, 6);
+	assert_fill(&p, 0, 6, 1, PLAN_FILL_WHOLE);
+	plan_free(&p);
+	/* socket: socket 4-7 is emptied; socket 0-3 keeps its boot CPUs. */
+	assert_int_equal(plan_place(&t, "2", UNIT("socket"), &p, &err), 0);
+	assert_int_equal(p.n_steps, 5);
+	assert_fill(&p, 0, 4, 4, PLAN_FILL_EMPTIES);
+	assert_fill(&p, 4, 0, 4, PLAN_FILL_EMPTIES);
+	assert_int_equal(p.steps[4].first, 2);
+	plan_free(&p);
+	topo_free(&t);
+}
+
+static void granularity_dies_and_modules(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	static const int die[] = { 2, 3, 9, 10, 11 };
+
+	(void)state;
+	topo_capture(&t, QEMU10, "x86-modules-nodes");
+	/* Modules of 2 threads: module 8-9 is half online. */
+	assert_int_equal(plan_place(&t, "4", UNIT("module"), &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_int_equal(p.steps[0].first, 9);
+	assert_fill(&p, 0, 8, 2, PLAN_FILL_COMPLETES);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "5", UNIT("module"), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 5 vCPUs: this VM moves vCPUs in whole"
+		       " modules of 2; nearest reachable counts are 4 and 6");
+	/* Dies of 4: both partly online dies are completed first. */
+	assert_int_equal(plan_place(&t, "8", UNIT("die"), &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, die, 5);
+	assert_fill(&p, 0, 0, 4, PLAN_FILL_COMPLETES);
+	assert_fill(&p, 2, 8, 4, PLAN_FILL_COMPLETES);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "7", UNIT("die"), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 7 vCPUs: this VM moves vCPUs in whole dies"
+		       " of 4; nearest reachable counts are 5 and 8");
+	/* A node and a unit together. */
+	assert_int_equal(plan_place(&t, "6",
+				    ((struct place){ .node_set = true, .node = 1,
+						     .unit = "module" }),
+				    &p, &err), 0);
+	assert_int_equal(p.n_steps, 3);
+	assert_int_equal(p.steps[2].first, 11);
+	assert_node_online(&t, &p, 1, 4);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "7",
+				  ((struct place){ .node_set = true, .node = 0,
+						   .unit = "socket" }),
+				  &p, &err), &p, &err, VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 7 vCPUs with --node 0: node 0 has 6 free"
+		       " vCPU slots (2-7) and 0 removable vCPUs; vCPUs move in"
+		       " whole sockets of 8; nearest reachable counts are 3"
+		       " and 9");
+	assert_refused(plan_place(&t, "4", UNIT("cluster"), &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "--granularity cluster: this VM reports no cluster-id"
+		       " (its topology keys: socket, die, module, core, thread)");
+	topo_free(&t);
+}
+
+static void granularity_aarch64_clusters(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	/* socket, cluster, core, thread; vCPUs 0-6 booted. */
+	topo_capture(&t, CAPTURES, "aarch64-clusters");
+	assert_int_equal(plan_place(&t, "8", UNIT("cluster"), &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_fill(&p, 0, 4, 4, PLAN_FILL_COMPLETES);
+	plan_free(&p);
+	assert_int_equal(plan_place(&t, "12", UNIT("cluster"), &p, &err), 0);
+	assert_int_equal(p.n_steps, 5);
+	assert_fill(&p, 4, 8, 4, PLAN_FILL_WHOLE);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "10", UNIT("cluster"), &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 10 vCPUs: this VM moves vCPUs in whole"
+		       " clusters of 4; nearest reachable counts are 8 and 12");
+	assert_int_equal(plan_place(&t, "10", UNIT("core"), &p, &err), 0);
+	assert_int_equal(p.n_steps, 3);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "8", NODE(0), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "--node 0: this VM reports no guest NUMA nodes (no"
+		       " node-id in query-hotpluggable-cpus)");
+	topo_free(&t);
+}
+
+static void granularity_pseries_s390(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	/* pseries: the entity is a core; core and thread are that core. */
+	topo_fixture(&t, "ppc64-hotplug-1");
+	assert_int_equal(plan_place(&t, "24", UNIT("thread"), &p, &err), 0);
+	assert_int_equal(p.n_steps, 1);
+	assert_fill(&p, 0, 16, 8, PLAN_FILL_WHOLE);
+	plan_free(&p);
+	assert_refused(plan_place(&t, "20", UNIT("core"), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "cannot reach 20 vCPUs: this VM moves vCPUs in whole cores"
+		       " of 8; nearest reachable counts are 16 and 24");
+	assert_refused(plan_place(&t, "24", UNIT("socket"), &p, &err), &p,
+		       &err, VC_EXIT_IMPOSSIBLE,
+		       "--granularity socket: this VM reports no socket-id (its"
+		       " topology keys: core)");
+	/* Default unit: what one entity is. */
+	assert_int_equal(plan_count_req(&t, "24", -1, -1, &p, &err), 0);
+	assert_int_equal(p.unit, TOPO_CORE);
+	assert_false(p.whole_units);
+	plan_free(&p);
+	topo_free(&t);
+
+	topo_fixture(&t, "s390-fast");
+	assert_int_equal(plan_place(&t, "2", UNIT("core"), &p, &err), 0);
+	assert_empty(&p);
+	assert_refused(plan_place(&t, "2", NODE(0), &p, &err), &p, &err,
+		       VC_EXIT_IMPOSSIBLE,
+		       "--node 0: this VM reports no guest NUMA nodes (no"
+		       " node-id in query-hotpluggable-cpus)");
+	topo_free(&t);
+}
+
+static void placement_needs_a_count(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+	struct plan_request req = { .kind = PLAN_ADD_LIST, .min = -1,
+				    .max = -1, .spread_nodes = true };
+	struct cpulist l;
+	enum topo_key k;
+
+	(void)state;
+	topo_synth_nodes(&t, "bpoo", NULL, true);
+	assert_int_equal(cpulist_parse("2", 16, &l, &err), 0);
+	req.list = &l;
+	assert_refused(plan_make(&t, &req, &p, &err), &p, &err, VC_EXIT_USAGE,
+		       "--node, --spread and --granularity apply to a count,"
+		       " not to a list of vCPUs");
+	cpulist_free(&l);
+	topo_free(&t);
+	assert_int_equal(plan_parse_granularity("core", &k, &err), 0);
+	assert_int_equal(k, TOPO_CORE);
+	assert_int_equal(plan_parse_granularity("node", &k, &err), -1);
+	assert_int_equal(err.code, VC_EXIT_USAGE);
+	assert_string_equal(err.msg, "--granularity 'node': expected socket,"
+			    " die, module, cluster, core or thread");
+	assert_int_equal(plan_parse_granularity("drawer", &k, &err), -1);
+	assert_string_equal(plan_unit_name(TOPO_NKEYS), "entity");
+}
+
+static void nodes_summary(void **state)
+{
+	struct topology t;
+	struct plan_node *n;
+	size_t k;
+
+	(void)state;
+	topo_capture(&t, QEMU10, "x86-modules-nodes");
+	assert_int_equal(plan_nodes(&t, &n, &k), 0);
+	assert_int_equal(k, 2);
+	assert_int_equal(n[0].node, 0);
+	assert_int_equal(n[0].online, 2);
+	assert_int_equal(n[0].max, 8);
+	assert_int_equal(n[0].removable, 0);
+	assert_int_equal(n[1].node, 1);
+	assert_int_equal(n[1].online, 1);
+	assert_int_equal(n[1].max, 8);
+	assert_int_equal(n[1].removable, 1);
+	free(n);
+	topo_free(&t);
+
+	topo_fixture(&t, "s390-fast");
+	assert_int_equal(plan_nodes(&t, &n, &k), 0);
+	assert_int_equal(k, 0);
+	assert_null(n);
+	topo_free(&t);
+}
+
+static void placement_json(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct vc_err err = { 0 };
+
+	(void)state;
+	topo_synth_nodes(&t, "boooooo", NULL, true);
+	assert_int_equal(plan_place(&t, "2", UNIT("core"), &p, &err), 0);
+	assert_json(plan_doc(&t, &p),
+		    "{\"from\": 1, \"to\": 2, \"requested\": 2, \"note\": null,"
+		    " \"unit\": \"core\", \"whole_units\": true,"
+		    " \"steps\": [{\"op\": \"add\", \"vcpus\": \"1\","
+		    " \"first\": 1, \"count\": 1, \"device_id\": \"vcpu1\","
+		    " \"node\": 0, \"unit\": {\"kind\": \"core\","
+		    " \"vcpus\": \"0-1\", \"fill\": \"completes\"},"
+		    " \"qmp\": {\"execute\": \"device_add\", \"arguments\":"
+		    " {\"socket-id\": 0, \"core-id\": 0, \"thread-id\": 1,"
+		    " \"node-id\": 0, \"driver\": \"qemu64-x86_64-cpu\","
+		    " \"id\": \"vcpu1\"}}}],"
+		    " \"nodes\": [{\"node\": 0, \"online\": 1, \"to\": 2,"
+		    " \"max\": 4}, {\"node\": 1, \"online\": 0, \"to\": 0,"
+		    " \"max\": 3}]}");
 	plan_free(&p);
 	topo_free(&t);
 }
@@ -993,6 +1497,17 @@ int main(void)
 		cmocka_unit_test(duplicate_id_refused),
 		cmocka_unit_test(command_props_verbatim),
 		cmocka_unit_test(plan_json),
+		cmocka_unit_test(node_filter_capture),
+		cmocka_unit_test(node_filter_unplug),
+		cmocka_unit_test(spread_nodes_order),
+		cmocka_unit_test(spread_modules_capture),
+		cmocka_unit_test(granularity_core_threads),
+		cmocka_unit_test(granularity_dies_and_modules),
+		cmocka_unit_test(granularity_aarch64_clusters),
+		cmocka_unit_test(granularity_pseries_s390),
+		cmocka_unit_test(placement_needs_a_count),
+		cmocka_unit_test(nodes_summary),
+		cmocka_unit_test(placement_json),
 		cmocka_unit_test(free_is_idempotent),
 	};
 

@@ -1048,6 +1048,39 @@ static void build_text_json(json_t *hp, json_t *cf, struct topology *t)
 
 /* ---- the text path (topo_build_text) and the streamed --json ------------ */
 
+/* Per-node counts, made here from the entities, lowest node first. */
+static json_t *nodes_json(const struct topology *t)
+{
+	json_t *a = json_array();
+	long node, prev = -1;
+	size_t i;
+
+	for (;;) {
+		int online = 0, max = 0, removable = 0;
+
+		node = -1;
+		for (i = 0; i < t->n_ents; i++)
+			if (t->ents[i].ids[TOPO_NODE] > prev &&
+			    (node < 0 || t->ents[i].ids[TOPO_NODE] < node))
+				node = t->ents[i].ids[TOPO_NODE];
+		if (node < 0)
+			return a;
+		for (i = 0; i < t->n_ents; i++) {
+			const struct topo_entity *e = &t->ents[i];
+
+			if (e->ids[TOPO_NODE] != node)
+				continue;
+			max += e->vcpus_count;
+			online += e->online ? e->vcpus_count : 0;
+			removable += e->online && e->removable ? e->vcpus_count : 0;
+		}
+		json_array_append_new(a, json_pack("{s:I,s:i,s:i,s:i}",
+			"node", (json_int_t)node, "online", online, "max", max,
+			"removable", removable));
+		prev = node;
+	}
+}
+
 /* What "vcpuctl show --json" printed when it built the document with
  * jansson: the reference out_show_json() must match byte for byte. */
 static char *jansson_show_json(const struct topology *t, const char *version,
@@ -1074,6 +1107,7 @@ static char *jansson_show_json(const struct topology *t, const char *version,
 			"package", package);
 	assert_non_null(doc);
 	assert_int_equal(json_object_update(doc, model), 0);
+	assert_int_equal(json_object_set_new(doc, "nodes", nodes_json(t)), 0);
 	text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
 	assert_non_null(text);
 	assert_true(asprintf(&line, "%s\n", text) > 0);

@@ -451,6 +451,51 @@ static void test_v2_remove(void **state)
 	tune_cgroup_free(&cg);
 }
 
+/* --node-affinity: the node's list is the affinity and, with --cgroup,
+ * cpuset.cpus of the vCPUs on that node; other nodes keep --cpuset. */
+static void test_v2_node_affinity(void **state)
+{
+	struct scratch *s = *state;
+	struct tune_cgroup cg;
+	struct tune_opts o;
+	struct tune_thread_info info;
+	struct sleeper th;
+	struct vc_err err = { 0 };
+	char dir[PATH_MAX];
+	const char *all = get_nprocs_conf() > 1 ? "0-1" : "0";
+
+	make_vcpu_dir(s->vm, 3);
+	make_vcpu_dir(s->vm, 4);
+	assert_int_equal(tune_cgroup_v2_at(s->vm, &cg, &err), 0);
+	sleeper_start(&th);
+	tune_opts_init(&o);
+	o.cgroup = s->vm;
+	assert_int_equal(tune_parse_cpuset(&o, "r", &err), 0);
+	assert_int_equal(tune_parse_node_affinity(&o, "1:0", &err), 0);
+	assert_int_equal(tune_parse_node_affinity(&o, "1:0", &err), -1);
+	assert_string_equal(err.msg, "--node-affinity: node 1 is given twice");
+	assert_int_equal(tune_parse_node_affinity(&o, "x:0", &err), -1);
+	assert_string_equal(err.msg, "--node-affinity 'x:0': 'x' is not a guest node (0 to 1023)");
+	assert_int_equal(tune_parse_node_affinity(&o, "0", &err), -1);
+	assert_true(tune_opts_any(&o));
+	if (tune_thread_on_node(&o, &cg, 3, 1, getpid(), th.tid, &err)) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	snprintf(dir, sizeof(dir), "%s/vcpu3", s->vm);
+	assert_string_equal(slurp(dir, "cpuset.cpus"), "0");
+	assert_int_equal(tune_thread_read(getpid(), th.tid, &info), 0);
+	assert_string_equal(info.affinity, "0");
+	tune_thread_info_free(&info);
+	/* node 0 has no list of its own: --cpuset, no affinity change */
+	assert_int_equal(tune_thread_on_node(&o, &cg, 4, 0, getpid(), th.tid, &err), 0);
+	snprintf(dir, sizeof(dir), "%s/vcpu4", s->vm);
+	assert_string_equal(slurp(dir, "cpuset.cpus"), all);
+	tune_opts_free(&o);
+	sleeper_stop(&th);
+	tune_cgroup_free(&cg);
+}
+
 /* ---- affinity and scheduler on a real thread ---- */
 
 static void test_thread_affinity_and_sched(void **state)
@@ -706,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_cpuset_and_check),
 		cmocka_unit_test_setup_teardown(test_cgroup_path_checks, scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_v2_writes, scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_v2_node_affinity, scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_v2_failure_removes_what_it_made,
 						scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_v2_remove, scratch_setup, scratch_teardown),
