@@ -2,6 +2,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
@@ -44,6 +45,7 @@ int cmd_count(int argc, char **argv)
 {
 	struct cli_common c;
 	struct cli_inputs in = { .common = &c };
+	int rc = 0;
 	struct vc_err err = { 0 };
 	struct topology t;
 	struct qmp *q;
@@ -61,15 +63,20 @@ int cmd_count(int argc, char **argv)
 	if (t.thread_warning)
 		cli_warn(&c, "%s", t.thread_warning);
 	if (c.json)
-		out_count_doc(stdout, &t);
+		rc = out_count_doc(stdout, &t);
 	else if (!c.quiet) {
 		printf("online %d\nmax %d\nremovable %d\n",
 		       t.online, t.max, t.removable);
 		out_nodes_text(&t, stdout);
 	}
-	fflush(stdout);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		rc = -1;
 	cli_stats(&c, q);
 	qmp_close(q);
 	topo_free(&t);
+	if (rc < 0) {
+		vc_err_set(&err, VC_EXIT_INTERNAL, "writing the counts: %s", strerror(errno));
+		return cli_fail(&c, &err);
+	}
 	return VC_EXIT_OK;
 }
