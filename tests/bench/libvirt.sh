@@ -248,18 +248,25 @@ round_libvirt()
 	lv destroy vcbench >/dev/null
 }
 
+# vc_round_trips KEY: the QMP round trips the last vcpuctl run reported
+# (--stats, on its stderr), all of them: the audit records' queries too
+vc_round_trips()
+{
+	echo "qmp:$1 $(sed -n 's/.*qmp_round_trips=\([0-9]*\).*/\1/p' "$W/err" | tail -n 1)" >>"$RAW"
+}
+
 round_vcpuctl()
 {
 	local p=$1
 	vm_start --smp 1,maxcpus=8
 	vm_console_mark
 	timed "${p}vc_plug" "$VC" set --count 8 --stats -s "$VM_SOCK"
-	echo "qmp:${p}vc_plug $(sed -n 's/.*qmp_round_trips=\([0-9]*\).*/\1/p' "$W/err" | tail -n 1)" >>"$RAW"
+	vc_round_trips "${p}vc_plug"
 	vm_console_wait '^VCPUCTL-CPUS-ONLINE 0-7$' 60 >/dev/null || true
 	sleep 0.3
 	vm_console_mark
 	timed "${p}vc_unplug" "$VC" set --count 1 --stats -s "$VM_SOCK"
-	echo "qmp:${p}vc_unplug $(sed -n 's/.*qmp_round_trips=\([0-9]*\).*/\1/p' "$W/err" | tail -n 1)" >>"$RAW"
+	vc_round_trips "${p}vc_unplug"
 	vm_console_wait '^VCPUCTL-CPUS-ONLINE 0$' 60 >/dev/null || true
 	local qemu_has believes
 	qemu_has=$(vm_qmp query-cpus-fast | jq length)
