@@ -72,8 +72,7 @@ done:
 	return 0;
 }
 
-int lock_file_for(const char *spec, const char *dir, char *buf, size_t size,
-		  struct vc_err *err)
+int lock_key_for(const char *spec, char *buf, size_t size, struct vc_err *err)
 {
 	struct stat st;
 	int n;
@@ -91,16 +90,29 @@ int lock_file_for(const char *spec, const char *dir, char *buf, size_t size,
 			      (key[i] >= '0' && key[i] <= '9') ||
 			      key[i] == '.' || key[i] == '-'))
 				key[i] = '_';
-		n = snprintf(buf, size, "%s/tcp-%s.lock", dir, key);
+		n = snprintf(buf, size, "tcp-%s", key);
 	} else {
 		if (!strncmp(spec, "unix:", 5))
 			spec += 5;
 		if (stat(spec, &st) < 0)
 			return 0;
-		n = snprintf(buf, size, "%s/%llu-%llu.lock", dir,
-			     (unsigned long long)st.st_dev,
+		n = snprintf(buf, size, "%llu-%llu", (unsigned long long)st.st_dev,
 			     (unsigned long long)st.st_ino);
 	}
+	if (n < 0 || (size_t)n >= size)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "lock file name too long");
+	return 1;
+}
+
+int lock_file_for(const char *spec, const char *dir, char *buf, size_t size,
+		  struct vc_err *err)
+{
+	char key[300];
+	int n, rc = lock_key_for(spec, key, sizeof(key), err);
+
+	if (rc <= 0)
+		return rc;
+	n = snprintf(buf, size, "%s/%s.lock", dir, key);
 	if (n < 0 || (size_t)n >= size)
 		return vc_err_set(err, VC_EXIT_INTERNAL, "lock file name too long");
 	return 1;

@@ -32,6 +32,11 @@
  * could be created. */
 int lock_dir(char *buf, size_t size, struct vc_err *err);
 
+/* The socket's identity as the lock's file name uses it, into buf:
+ * "<dev>-<ino>", or "tcp-HOST_PORT".  Returns what lock_file_for()
+ * returns.  The record of pending removals (pending.h) shares it. */
+int lock_key_for(const char *spec, char *buf, size_t size, struct vc_err *err);
+
 /* The lock file for QMP socket spec ("PATH", "unix:PATH", "tcp:HOST:PORT")
  * inside dir, into buf.  Returns 1 when a name was made, 0 when the socket
  * cannot be stat()ed (nothing to lock: connecting will report why), or -1

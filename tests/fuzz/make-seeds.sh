@@ -126,4 +126,29 @@ printf 'qemu\0-qmp\0unix:/a,,b,server=on,wait=off\0-name\0guest=x,,y\0' \
 printf 'qemu\0-chardev\0socket,id=m,host=,port=1,server\0-mon\0m,mode=control\0-qmp\0tcp::\0-qmp\0unix:\0-qmp\0unix:=,\0-name' \
 	>"$out/fuzz_discover/edges"
 
+# pending: records as fuzz_pending.c's key expects them (socket 2049-4242,
+# pid 4242, start 123456), whole, of another VM, of an earlier QEMU, and
+# damaged in the ways a file is: cut short, overlapping, out of bounds.
+mkdir -p "$out/fuzz_pending"
+head='{"format":"vcpuctl-pending/1","socket":"2049-4242","qemu_pid":4242,"qemu_start":123456,"qemu_version":""'
+e1='{"vcpu":1,"count":1,"device_id":"vcpu1","qom_path":"/machine/peripheral/vcpu1","requested_at":1764636000,"timeout_ms":5000}'
+e2='{"vcpu":2,"count":1,"device_id":"vcpu2","qom_path":"/machine/peripheral/vcpu2","requested_at":1764636001,"timeout_ms":0}'
+e3='{"vcpu":3,"count":1,"device_id":"vcpu3","qom_path":"/machine/peripheral/vcpu3","requested_at":1764636000,"timeout_ms":5000}'
+printf '%s,"entries":[%s,%s]}\n' "$head" "$e1" "$e2" >"$out/fuzz_pending/two"
+printf '%s,"entries":[%s,%s]}\n' "$head" "$e1" "$e3" >"$out/fuzz_pending/one-gone"
+printf '%s,"entries":[]}\n' "$head" >"$out/fuzz_pending/empty"
+printf '%s,"entries":[{"vcpu":0,"count":1,"device_id":"cpu0","qom_path":"/machine/unattached/device[0]","requested_at":1,"timeout_ms":1}]}\n' \
+	"$head" >"$out/fuzz_pending/boot-cpu"
+printf '%s,"entries":[{"vcpu":1,"count":2,"device_id":"vcpu1","qom_path":"/machine/peripheral/vcpu1","requested_at":1,"timeout_ms":1}]}\n' \
+	"$head" >"$out/fuzz_pending/wrong-shape"
+printf '%s,"entries":[%s,%s]}\n' "$head" "$e1" "$e1" >"$out/fuzz_pending/twice"
+printf '%s,"entries":[%s,' "$head" "$e1" >"$out/fuzz_pending/cut-short"
+printf '%s' "$head" | sed 's/4242,"qemu_start"/4243,"qemu_start"/' >"$out/fuzz_pending/earlier-qemu"
+printf ',"entries":[%s]}\n' "$e1" >>"$out/fuzz_pending/earlier-qemu"
+printf '%s' "$head" | sed 's/2049-4242/2049-4243/' >"$out/fuzz_pending/another-vm"
+printf ',"entries":[%s]}\n' "$e1" >>"$out/fuzz_pending/another-vm"
+printf '%s,"entries":[{"vcpu":1048575,"count":2,"device_id":"v\\u0007","qom_path":"x","requested_at":-1,"timeout_ms":1e3}]}\n' \
+	"$head" >"$out/fuzz_pending/out-of-bounds"
+printf '%s,"entries":[%s],"entries":[]}\n' "$head" "$e1" >"$out/fuzz_pending/duplicate-key"
+
 for d in "$out"/*; do echo "seeds: $(basename "$d"): $(ls "$d" | wc -l)"; done
