@@ -581,31 +581,51 @@ int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 	return r->code;
 }
 
+/* The online entities of the vCPUs in l get bit in want[]. */
+static int want_vcpus(const struct topology *t, const struct cpulist *l,
+		      unsigned *want, unsigned bit, struct vc_err *err)
+{
+	long k;
+	size_t i;
+
+	for (k = cpulist_next(l, 0); k >= 0; k = cpulist_next(l, k + 1)) {
+		if ((size_t)k >= t->n_vcpus)
+			return vc_err_set(err, VC_EXIT_USAGE,
+					  "vCPU %ld does not exist: this VM has vCPUs 0-%zu",
+					  k, t->n_vcpus ? t->n_vcpus - 1 : 0);
+		i = t->vcpus[k].entity;
+		if (t->ents[i].online)
+			want[i] |= bit;
+	}
+	return 0;
+}
+
+const char *apply_source_text(unsigned source)
+{
+	static const char *const text[8] = {
+		NULL, "list", "record", "list, record", "acpi", "list, acpi",
+		"record, acpi", "list, record, acpi",
+	};
+
+	return text[source & 7];
+}
+
 int apply_find_pending(struct qmp *q, const struct topology *t,
-		       const struct cpulist *list, struct apply_result *r,
-		       struct vc_err *err)
+		       const struct cpulist *list, const struct cpulist *recorded,
+		       struct apply_result *r, struct vc_err *err)
 {
 	json_t *ost = NULL;
 	size_t i, n = 0;
-	bool *want;
+	unsigned *want;
 
 	want = calloc(t->n_ents ? t->n_ents : 1, sizeof(*want));
 	if (!want)
 		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
-	if (list) {
-		long k;
-
-		for (k = cpulist_next(list, 0); k >= 0; k = cpulist_next(list, k + 1)) {
-			if ((size_t)k >= t->n_vcpus) {
-				free(want);
-				return vc_err_set(err, VC_EXIT_USAGE,
-						  "vCPU %ld does not exist: this VM has vCPUs 0-%zu",
-						  k, t->n_vcpus ? t->n_vcpus - 1 : 0);
-			}
-			i = t->vcpus[k].entity;
-			if (t->ents[i].online)
-				want[i] = true;
-		}
+	if ((list && want_vcpus(t, list, want, APPLY_SOURCE_LIST, err) < 0) ||
+	    (!list && recorded &&
+	     want_vcpus(t, recorded, want, APPLY_SOURCE_RECORD, err) < 0)) {
+		free(want);
+		return -1;
 	}
 	/* QEMU's ACPI status tells which ejects the guest is working on and
 	 * which it refused.  Machines without ACPI do not have it. */
@@ -627,11 +647,11 @@ int apply_find_pending(struct qmp *q, const struct topology *t,
 				continue;
 			e = topo_find_alias(t, dev);
 			if (e && e->online)
-				want[e - t->ents] = true;
+				want[e - t->ents] |= APPLY_SOURCE_ACPI;
 		}
 	}
 	for (i = 0; i < t->n_ents; i++)
-		n += want[i];
+		n += want[i] != 0;
 	if (result_init(r, n) < 0) {
 		free(want);
 		json_decref(ost);
@@ -651,11 +671,12 @@ int apply_find_pending(struct qmp *q, const struct topology *t,
 		it->device_id = strdup(topo_entity_device_id(e));
 		it->qom_path = strdup(e->qom_path);
 		it->state = APPLY_PENDING;
+		it->source = want[i];
 	}
 	free(want);
-	/* A named vCPU whose last eject request the guest refused will not go
-	 * away by waiting. */
-	if (list && json_is_array(ost)) {
+	/* A named or recorded vCPU whose last eject request the guest refused
+	 * will not go away by waiting. */
+	if (json_is_array(ost)) {
 		json_t *info;
 
 		json_array_foreach(ost, i, info) {

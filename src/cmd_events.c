@@ -19,12 +19,15 @@
 
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
+#include "vcpuctl/pending.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/topology.h"
 #include "vcpuctl/util.h"
 
 /* How often the topology is re-read when no event says it changed. */
 #define EVENTS_POLL_MS 1000
+/* How long a vcpu-removed waits for the VM's lock to update the record. */
+#define EVENTS_LOCK_MS 500
 
 struct events_args {
 	struct cli_common common;
@@ -156,18 +159,20 @@ static bool vcpu_replaced(const struct topo_vcpu *old, const struct topo_vcpu *n
 }
 
 /* Emit the vCPU events that take snapshot old to snapshot new: removals
- * first, in index order, then additions. */
-static void emit_diff(struct events_args *a, const struct topology *old,
-		      const struct topology *new)
+ * first, in index order, then additions.  Returns how many removals. */
+static size_t emit_diff(struct events_args *a, const struct topology *old,
+			const struct topology *new)
 {
 	size_t n = old->n_vcpus < new->n_vcpus ? old->n_vcpus : new->n_vcpus;
-	size_t i;
+	size_t i, removed = 0;
 
 	for (i = 0; i < n; i++) {
 		const struct topo_vcpu *o = &old->vcpus[i], *w = &new->vcpus[i];
 
-		if (o->online && (!w->online || vcpu_replaced(o, w)))
+		if (o->online && (!w->online || vcpu_replaced(o, w))) {
 			emit_vcpu(a, "vcpu-removed", old, o);
+			removed++;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		const struct topo_vcpu *o = &old->vcpus[i], *w = &new->vcpus[i];
@@ -175,6 +180,25 @@ static void emit_diff(struct events_args *a, const struct topology *old,
 		if (w->online && (!o->online || vcpu_replaced(o, w)))
 			emit_vcpu(a, "vcpu-added", new, w);
 	}
+	return removed;
+}
+
+/* vCPUs seen leaving close their entries in the record of requested
+ * removals (pending.h), as a finished "wait" would. */
+static void close_record(const struct events_args *a, struct qmp *q,
+			 const struct topology *t)
+{
+	struct vc_err err = { 0 };
+	struct pending p;
+	size_t i;
+
+	if (pending_settle(a->common.socket, qmp_peer_pid(q), qmp_version(q), t,
+			   NULL, EVENTS_LOCK_MS, &p, &err) < 0)
+		cli_warn(&a->common, "record of pending removals not updated: %s",
+			 err.msg);
+	for (i = 0; i < p.n_warnings; i++)
+		cli_warn(&a->common, "%s", p.warnings[i]);
+	pending_free(&p);
 }
 
 /* Print what is queued.  Returns true when one of them concerns CPUs. */
@@ -212,7 +236,8 @@ static int events_loop(struct events_args *a, struct qmp *q, struct topology *sn
 
 			if (topo_query(q, &fresh, err) < 0)
 				return -1;
-			emit_diff(a, snap, &fresh);
+			if (emit_diff(a, snap, &fresh))
+				close_record(a, q, &fresh);
 			topo_free(snap);
 			*snap = fresh;
 			next_poll = vc_now_ms() + EVENTS_POLL_MS;

@@ -286,9 +286,10 @@ static int resize_cmd_run(struct resize_args *a)
 	int code;
 
 	/* Everything the user typed is checked before QEMU is touched. */
-	if (resize_prepare(&req, &res, &err) < 0 ||
-	    !(q = cli_connect(&a->common, &err)) ||
-	    resize_run(q, &req, &res, &err) < 0) {
+	if (resize_prepare(&req, &res, &err) == 0 &&
+	    (q = cli_connect(&a->common, &err)))
+		req.socket = a->common.socket; /* as cli_connect resolved it */
+	if (!q || resize_run(q, &req, &res, &err) < 0) {
 		code = cli_fail(&a->common, &err);
 		goto out;
 	}

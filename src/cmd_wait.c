@@ -1,7 +1,8 @@
 /* cmd_wait.c - "vcpuctl wait [LIST]": wait until removals finish.
  *
- * What is pending is learnt from QEMU, never from a file of ours: the
- * named vCPUs that are still plugged, or, with no LIST, the vCPUs whose
+ * What is pending: the named vCPUs that are still plugged, or, with no
+ * LIST, the union of the record of requested removals (pending.h; what
+ * earlier runs asked for, as QEMU still confirms it) and the vCPUs whose
  * last ACPI OST event says the guest is ejecting them.
  */
 #include <stdio.h>
@@ -62,7 +63,9 @@ static const struct argp wait_argp = {
 	wait_options, parse_wait, "[LIST]",
 	"Wait until pending vCPU removals finish.  With LIST (as 'set --no-wait' "
 	"prints it), wait until those vCPUs are unplugged.  Without it, wait for "
-	"the removals the guest is working on, as QEMU's ACPI status reports them."
+	"the removals earlier runs asked for (the record of pending removals "
+	"beside the VM's lock, as QEMU still confirms it) and those the guest is "
+	"working on (QEMU's ACPI status); each vCPU says which (record, acpi)."
 	"\vExit 0 when nothing is pending any more, 6 when the guest rejected a "
 	"named vCPU's removal, 7 on timeout.  'vcpuctl --help' lists all exit codes.",
 	wait_children, NULL, NULL
@@ -92,9 +95,10 @@ int cmd_wait(int argc, char **argv)
 	req.sel.kind = PLAN_DEL_LIST;
 	req.timeout_ms = a.timeout_ms;
 	req.tune = &a.tune;
-	if (resize_prepare(&req, &res, &err) < 0 ||
-	    !(q = cli_connect(&a.common, &err)) ||
-	    resize_wait(q, &req, &res, &err) < 0) {
+	if (resize_prepare(&req, &res, &err) == 0 &&
+	    (q = cli_connect(&a.common, &err)))
+		req.socket = a.common.socket;
+	if (!q || resize_wait(q, &req, &res, &err) < 0) {
 		code = cli_fail(&a.common, &err);
 		goto out;
 	}

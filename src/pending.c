@@ -684,21 +684,57 @@ int pending_store(const struct pending *p, struct vc_err *err)
 	return rc;
 }
 
+int pending_vcpus(const struct pending *p, size_t nbits, struct cpulist *out)
+{
+	size_t i;
+	int k;
+
+	if (cpulist_init(out, nbits ? nbits : 1) < 0)
+		return -1;
+	for (i = 0; i < p->n; i++)
+		for (k = 0; k < p->e[i].count; k++)
+			if ((size_t)(p->e[i].vcpu + k) < nbits)
+				cpulist_set(out, (size_t)(p->e[i].vcpu + k));
+	return 0;
+}
+
+int pending_settle(const char *spec, pid_t pid, const char *version,
+		   const struct topology *t, const struct apply_result *r,
+		   int64_t lock_ms, struct pending *out, struct vc_err *err)
+{
+	size_t i;
+	int fd, rc;
+
+	memset(out, 0, sizeof(*out));
+	fd = lock_acquire(spec, lock_ms, err);
+	if (fd == -2)
+		return 0;     /* no socket, no record */
+	if (fd < 0)
+		return -1;
+	rc = pending_load(spec, pid, version, out, err);
+	if (rc == 0) {
+		pending_reconcile(out, t, NULL);
+		for (i = 0; r && i < r->n; i++)
+			if (r->items[i].state == APPLY_REMOVED ||
+			    r->items[i].state == APPLY_REJECTED)
+				pending_close(out, r->items[i].device_id, NULL);
+		rc = pending_store(out, err);
+	}
+	lock_release(fd);
+	return rc;
+}
+
 char *pending_vcpus_text(const struct pending *p)
 {
 	struct cpulist l;
 	size_t i, top = 0;
 	char *text;
-	int k;
 
 	for (i = 0; i < p->n; i++)
 		if ((size_t)(p->e[i].vcpu + p->e[i].count) > top)
 			top = (size_t)(p->e[i].vcpu + p->e[i].count);
-	if (!top || cpulist_init(&l, top) < 0)
+	if (!top || pending_vcpus(p, top, &l) < 0)
 		return NULL;
-	for (i = 0; i < p->n; i++)
-		for (k = 0; k < p->e[i].count; k++)
-			cpulist_set(&l, (size_t)(p->e[i].vcpu + k));
 	text = cpulist_format(&l);
 	cpulist_free(&l);
 	return text;

@@ -151,6 +151,87 @@ static void remove_cgroups(struct resize_result *res)
 		warn(res, "%s%s", err.msg, failed > 1 ? " (and more cgroups)" : "");
 }
 
+/* How long "wait" waits for the VM's lock to update the record; a change
+ * holding it that long will reconcile the record itself. */
+#define RECORD_LOCK_MS 2000
+
+/* The record's warnings become the run's. */
+static void record_warnings(struct resize_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->pend.n_warnings; i++) {
+		warn(res, "%s", res->pend.warnings[i]);
+		free(res->pend.warnings[i]);
+	}
+	res->pend.n_warnings = 0;
+}
+
+/* The record of this VM's requested removals, reconciled with res->topo. */
+static int record_load(struct qmp *q, const struct resize_request *req,
+		       struct resize_result *res, struct vc_err *err)
+{
+	if (!req->socket)
+		return 0;
+	if (pending_load(req->socket, qmp_peer_pid(q), qmp_version(q), &res->pend,
+			 err) < 0)
+		return -1;
+	pending_reconcile(&res->pend, &res->topo, NULL);
+	record_warnings(res);
+	return 0;
+}
+
+/* set/del, under the VM's lock: what this run asked for and what became
+ * of it.  A record not written is a warning, never a failed change. */
+static void record_store(const struct resize_request *req,
+			 struct resize_result *res)
+{
+	struct vc_err err = { 0 };
+
+	if (!req->socket || !res->pend.path[0])
+		return;
+	if (pending_update(&res->pend, &res->apply, pending_now(), req->timeout_ms,
+			   req->resend) < 0)
+		vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
+	else
+		pending_store(&res->pend, &err);
+	if (err.code)
+		warn(res, "record of pending removals not written: %s", err.msg);
+	record_warnings(res);
+}
+
+/* wait: the removals that ended leave the record.  wait holds no lock
+ * while it waits, so the record is read again under the lock. */
+static void record_settle(struct qmp *q, const struct resize_request *req,
+			  struct resize_result *res)
+{
+	struct vc_err err = { 0 };
+	struct pending fresh;
+
+	if (!req->socket || !res->pend.path[0])
+		return;
+	if (pending_settle(req->socket, qmp_peer_pid(q), qmp_version(q), &res->topo,
+			   &res->apply, RECORD_LOCK_MS, &fresh, &err) < 0)
+		warn(res, "record of pending removals not updated: %s", err.msg);
+	/* Its load's warnings were told already, with the first load. */
+	pending_free(&fresh);
+}
+
+/* wait: what is pending, from LIST, or from the record and QEMU. */
+static int wait_find(struct qmp *q, const struct resize_request *req,
+		     struct resize_result *res, struct vc_err *err)
+{
+	const struct cpulist *list = req->sel.list_text ? &req->sel.list : NULL;
+	struct cpulist rec;
+	int rc;
+
+	if (pending_vcpus(&res->pend, res->topo.n_vcpus, &rec) < 0)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	rc = apply_find_pending(q, &res->topo, list, &rec, &res->apply, err);
+	cpulist_free(&rec);
+	return rc;
+}
+
 void resize_audit(struct qmp *q, const struct resize_request *req,
 		  struct resize_result *res)
 {
@@ -174,6 +255,7 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 
 	if ((!req->plan_only && cgroup_auto(q, res, err) < 0) ||
 	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
+	    record_load(q, req, res, err) < 0 ||
 	    (req->tune && tune_node_pins_check(req->tune, &res->topo, err) < 0) ||
 	    plan_make(&res->topo, &res->preq, &res->plan, err) < 0) {
 		res->change_round_trips = qmp_round_trips(q);
@@ -192,6 +274,7 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 		warn(res, "guest: %s; unplugging anyway", res->guest_off.error);
 	apply_plan(q, &res->topo, &res->plan, &opts, &res->apply);
 	res->applied = true;
+	record_store(req, res);
 	tune_plugged(req, q, res);
 	remove_cgroups(res);
 	/* The plug result stands whatever the guest does next. */
@@ -221,13 +304,12 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 int resize_wait(struct qmp *q, const struct resize_request *req,
 		struct resize_result *res, struct vc_err *err)
 {
-	const struct cpulist *list = req->sel.list_text ? &req->sel.list : NULL;
-
 	if (cgroup_auto(q, res, err) < 0 ||
 	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
-	    apply_find_pending(q, &res->topo, list, &res->apply, err) < 0)
+	    record_load(q, req, res, err) < 0 || wait_find(q, req, res, err) < 0)
 		return -1;
 	res->code = apply_wait(q, &res->topo, &res->apply, req->timeout_ms);
+	record_settle(q, req, res);
 	remove_cgroups(res);
 	if (res->code)
 		set_failure(res, req->command,
@@ -300,6 +382,7 @@ void resize_result_free(struct resize_result *res)
 	plan_free(&res->plan);
 	topo_free(&res->topo);
 	tune_cgroup_free(&res->cg);
+	pending_free(&res->pend);
 	memset(res, 0, sizeof(*res));
 }
 

@@ -42,6 +42,13 @@ enum apply_tune {
 	APPLY_TUNE_SKIPPED,   /* no per-vCPU threads: nothing could be tuned */
 };
 
+/* Where "wait" learnt that a removal is pending (bits of apply_item.source). */
+enum {
+	APPLY_SOURCE_LIST = 1 << 0,    /* named in wait's LIST */
+	APPLY_SOURCE_RECORD = 1 << 1,  /* the record of requested removals (pending.h) */
+	APPLY_SOURCE_ACPI = 1 << 2,    /* QEMU's ACPI status: eject in progress */
+};
+
 struct apply_item {
 	enum plan_op op;
 	int first, count;     /* vCPU indexes first .. first+count-1 */
@@ -51,6 +58,7 @@ struct apply_item {
 	char *reason;         /* owned; why FAILED / REJECTED / NOT_DONE, or
 	                         "plugged, not tuned: ..." */
 	enum apply_tune tune;
+	unsigned source;      /* wait: APPLY_SOURCE_* bits; 0 for a change */
 };
 
 struct apply_opts {
@@ -81,12 +89,19 @@ int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 	       const struct apply_opts *o, struct apply_result *r);
 
 /* Fill r with the removals "vcpuctl wait" should wait for: the online
- * entities of the vCPUs in list, or when list is NULL those whose last ACPI
- * OST event is "eject in progress" (query-acpi-ospm-status).  Rejections
- * QEMU reports for them come back as APPLY_REJECTED.  Returns 0 or -1. */
+ * entities of the vCPUs in list, or when list is NULL the union of those
+ * in recorded (may be NULL: the vCPUs the record of requested removals
+ * names, already reconciled with t) and those whose last ACPI OST event is
+ * "eject in progress" (query-acpi-ospm-status); each item's source says
+ * which.  Rejections QEMU reports for them come back as APPLY_REJECTED.
+ * Returns 0 or -1. */
 int apply_find_pending(struct qmp *q, const struct topology *t,
-		       const struct cpulist *list, struct apply_result *r,
-		       struct vc_err *err);
+		       const struct cpulist *list, const struct cpulist *recorded,
+		       struct apply_result *r, struct vc_err *err);
+
+/* "record", "acpi", "record, acpi"...: the sources of an item, or NULL
+ * when it has none (borrowed). */
+const char *apply_source_text(unsigned source);
 
 /* Wait until no item of r is APPLY_PENDING, or timeout_ms passes (<= 0: no
  * bound), or SIGINT, SIGTERM or SIGHUP comes (a timeout then).  Refreshes t when it can.  Returns r->code. */

@@ -42,6 +42,7 @@
 #include <sys/types.h>
 
 #include "vcpuctl/apply.h"
+#include "vcpuctl/cpulist.h"
 #include "vcpuctl/err.h"
 #include "vcpuctl/topology.h"
 
@@ -130,6 +131,21 @@ bool pending_close(struct pending *p, const char *dev, const char *path);
  * bounded; no entries removes the file.  Returns 0 or -1 with err
  * (VC_EXIT_INTERNAL, naming the file). */
 int pending_store(const struct pending *p, struct vc_err *err);
+
+/* For a command that holds no lock while it waits (wait, events): take
+ * the VM's lock (up to lock_ms), load the record again into out,
+ * reconcile it with t, drop the entries of r's items (may be NULL) that
+ * are APPLY_REMOVED or APPLY_REJECTED, and store it.  out keeps the
+ * record and its warnings for the caller (pending_free()).  Returns 0, or
+ * -1 with err: VC_EXIT_BUSY when the lock stays taken (the change that
+ * holds it reconciles the record itself), VC_EXIT_INTERNAL otherwise. */
+int pending_settle(const char *spec, pid_t pid, const char *version,
+		   const struct topology *t, const struct apply_result *r,
+		   int64_t lock_ms, struct pending *out, struct vc_err *err);
+
+/* Entries' vCPUs below nbits into a new list (cpulist_free()).  Returns
+ * 0, or -1 on out of memory. */
+int pending_vcpus(const struct pending *p, size_t nbits, struct cpulist *out);
 
 /* Entries' vCPUs as a cpulist text ("1-2"), or NULL when none. */
 char *pending_vcpus_text(const struct pending *p);

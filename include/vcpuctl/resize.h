@@ -25,6 +25,7 @@
 #include "vcpuctl/agent.h"
 #include "vcpuctl/apply.h"
 #include "vcpuctl/err.h"
+#include "vcpuctl/pending.h"
 #include "vcpuctl/plan.h"
 #include "vcpuctl/selector.h"
 #include "vcpuctl/topology.h"
@@ -44,6 +45,13 @@ struct resize_request {
 	const struct agent_opts *agent; /* NULL: no guest step */
 	unsigned audit;                 /* where the audit records go: enum
 	                                   audit_target bits (audit.h) */
+	const char *socket;             /* the QMP socket's spec, once
+	                                   connected (cli_connect resolves
+	                                   name:/pid:): keys the record of
+	                                   requested removals (pending.h);
+	                                   NULL: no record */
+	bool resend;                    /* --resend: device_del again for
+	                                   removals already recorded */
 };
 
 #define RESIZE_MAX_WARNINGS 8
@@ -73,6 +81,8 @@ struct resize_result {
 	char *warnings[RESIZE_MAX_WARNINGS]; /* owned, in the order they arose */
 	size_t n_warnings;
 	long change_round_trips;      /* round trips before the audit's queries */
+	struct pending pend;          /* the record of requested removals, as
+	                                 reconciled with topo */
 	/* private to resize.c */
 	struct plan_request preq;
 	struct tune_cgroup cg;

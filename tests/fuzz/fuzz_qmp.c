@@ -150,7 +150,7 @@ static void session(struct qmp *q, unsigned mode)
 	case 3:		/* wait */
 		if (topo_query(q, &t, &err) < 0)
 			break;
-		if (apply_find_pending(q, &t, NULL, &r, &err) == 0) {
+		if (apply_find_pending(q, &t, NULL, NULL, &r, &err) == 0) {
 			apply_wait(q, &t, &r, 2000);
 			check_result(&r);
 		}
