@@ -9,6 +9,7 @@
 #include "vcpuctl/cli.h"
 #include "vcpuctl/discover.h"
 #include "vcpuctl/lock.h"
+#include "vcpuctl/pending.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/util.h"
 
@@ -259,6 +260,20 @@ struct qmp *cli_connect(struct cli_common *c, struct vc_err *err)
 		qmp_set_trace(q, trace);
 	}
 	return q;
+}
+
+void cli_pending_read(const struct cli_common *c, struct qmp *q,
+		      const struct topology *t, struct pending *p)
+{
+	struct vc_err err = { 0 };
+	size_t i;
+
+	if (pending_load(c->socket, qmp_peer_pid(q), qmp_version(q), p, &err) < 0)
+		cli_warn(c, "record of pending removals not read: %s", err.msg);
+	else
+		pending_reconcile(p, t, NULL);
+	for (i = 0; i < p->n_warnings; i++)
+		cli_warn(c, "%s", p->warnings[i]);
 }
 
 void cli_unlock(struct cli_common *c)

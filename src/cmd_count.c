@@ -13,10 +13,12 @@
 static const char count_doc[] =
 	"Print how many vCPUs are online, the most the VM can have, and how "
 	"many online vCPUs can be unplugged, as \"online N\", \"max N\" and "
-	"\"removable N\" lines."
+	"\"removable N\" lines, then \"pending N\": the online vCPUs whose "
+	"removal an earlier run asked for (set --no-wait) and the guest has not "
+	"finished, from the record of pending removals."
 	"  On a VM with guest NUMA nodes, a line \"node N: online N of N vCPUs, "
 	"N removable\" follows for each node."
-	"\v--json prints {\"online\": N, \"max\": N, \"removable\": N, \"nodes\": "
+	"\v--json prints {\"online\": N, \"max\": N, \"removable\": N, \"pending\": N, \"nodes\": "
 	"[{\"node\": N, \"online\": N, \"max\": N, \"removable\": N}]}.";
 
 static const struct argp_child count_children[] = {
@@ -48,6 +50,7 @@ int cmd_count(int argc, char **argv)
 	int rc = 0;
 	struct vc_err err = { 0 };
 	struct topology t;
+	struct pending pend = { 0 };
 	struct qmp *q;
 
 	cli_common_init(&c);
@@ -62,11 +65,12 @@ int cmd_count(int argc, char **argv)
 	}
 	if (t.thread_warning)
 		cli_warn(&c, "%s", t.thread_warning);
+	cli_pending_read(&c, q, &t, &pend);
 	if (c.json)
-		rc = out_count_doc(stdout, &t);
+		rc = out_count_doc(stdout, &t, &pend);
 	else if (!c.quiet) {
-		printf("online %d\nmax %d\nremovable %d\n",
-		       t.online, t.max, t.removable);
+		printf("online %d\nmax %d\nremovable %d\npending %zu\n",
+		       t.online, t.max, t.removable, out_pending_vcpus(&pend));
 		out_nodes_text(&t, stdout);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
@@ -74,6 +78,7 @@ int cmd_count(int argc, char **argv)
 	cli_stats(&c, q);
 	qmp_close(q);
 	topo_free(&t);
+	pending_free(&pend);
 	if (rc < 0) {
 		vc_err_set(&err, VC_EXIT_INTERNAL, "writing the counts: %s", strerror(errno));
 		return cli_fail(&c, &err);

@@ -175,6 +175,7 @@ int cmd_show(int argc, char **argv)
 	struct out_show out = { 0 };
 	struct tune_thread_info *info = NULL;
 	struct topology t = { 0 };
+	struct pending pend = { 0 };
 	struct qmp *q;
 	char *guest_text;
 	int rc = VC_EXIT_OK;
@@ -195,6 +196,7 @@ int cmd_show(int argc, char **argv)
 	}
 	if (t.thread_warning)
 		cli_warn(&s.c, "%s", t.thread_warning);
+	cli_pending_read(&s.c, q, &t, &pend);
 	info = read_threads(&t, qmp_peer_pid(q));
 	if (s.agent.path && agent_view_fetch(&s.agent, &t, &gv, &gerr) < 0)
 		out.guest_error = gerr.msg;
@@ -203,6 +205,8 @@ int cmd_show(int argc, char **argv)
 	out.guest = s.agent.path && !gerr.code ? &gv : NULL;
 	out.version = qmp_version(q);
 	out.package = qmp_package(q);
+	out.pend = &pend;
+	out.now = pending_now();
 	if (!info) {
 		rc = vc_err_set(&err, VC_EXIT_INTERNAL, "out of memory");
 	} else if (s.c.json) {
@@ -221,6 +225,7 @@ int cmd_show(int argc, char **argv)
 	qmp_close(q);
 	free_threads(info, t.n_vcpus);
 	topo_free(&t);
+	pending_free(&pend);
 	agent_view_free(&gv);
 	if (rc)
 		return cli_fail(&s.c, &err);

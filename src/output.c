@@ -2,6 +2,7 @@
  * summary lines around them (output.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vcpuctl/output.h"
 #include "vcpuctl/report.h"
@@ -41,11 +42,46 @@ static void get_online(const void *c, size_t i, struct fv *v)
 	fv_bool(v, VCPU(c, i)->online);
 }
 
+/* The recorded removal of an online vCPU, or NULL. */
+static const struct pending_entry *vcpu_removal(const void *c, size_t i)
+{
+	if (!SHOW(c)->pend || !VCPU(c, i)->online)
+		return NULL;
+	return pending_find(SHOW(c)->pend, VCPU(c, i)->index);
+}
+
 static const char *text_state(const void *c, size_t i, char *buf, size_t size)
 {
 	(void)buf;
 	(void)size;
+	if (vcpu_removal(c, i))
+		return "removing";
 	return VCPU(c, i)->online ? "online" : "offline";
+}
+
+/* {"requested_at": "2026-12-02T00:40:00Z", "age_s": 40, "overdue": false}
+ * or null. */
+static void get_removal(const void *c, size_t i, struct fv *v)
+{
+	const struct pending_entry *e = vcpu_removal(c, i);
+	int64_t now = SHOW(c)->now;
+	time_t at;
+	struct tm tm;
+	char when[32];
+
+	if (!e) {
+		v->kind = FV_NULL;
+		return;
+	}
+	at = (time_t)e->requested_at;
+	if (!gmtime_r(&at, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof(when), "?");
+	snprintf(v->buf, sizeof(v->buf),
+		 "{\"requested_at\":\"%s\",\"age_s\":%lld,\"overdue\":%s}", when,
+		 (long long)pending_age_s(e, now), pending_overdue(e, now) ? "true" : "false");
+	v->kind = FV_RAW;
+	v->s = v->buf;
 }
 
 static void get_removable(const void *c, size_t i, struct fv *v)
@@ -249,7 +285,8 @@ static const struct field vcpu_fields[] = {
 	{ .key = "index", .header = "INDEX", .type = FT_INT, .right = true,
 	  .get = get_index, .col = 0, .help = "vCPU index, as add, del and tune take it" },
 	{ .key = "online", .header = "STATE", .type = FT_BOOL, .get = get_online,
-	  .text = text_state, .col = 30, .help = "online or offline (plugged or not)" },
+	  .text = text_state, .col = 30,
+	  .help = "online, offline, or removing (a recorded removal QEMU still lists)" },
 	{ .key = "removable", .header = "REMOVABLE", .type = FT_BOOL,
 	  .get = get_removable, .text = text_removable, .col = 31,
 	  .help = "yes, no, or boot for a CPU QEMU started with" },
@@ -305,6 +342,7 @@ static const struct field vcpu_fields[] = {
 	  .shown = info_shown, .col = 36, .help = "cgroup of the thread" },
 	{ .key = "guest", .type = FT_OBJECT, .get = get_guest },
 	{ .key = "guest_mismatch", .type = FT_BOOL, .get = get_guest_mismatch },
+	{ .key = "removal", .type = FT_OBJECT, .get = get_removal },
 };
 
 const struct field_set out_vcpu_fields = FIELDS(vcpu_fields);
@@ -325,6 +363,42 @@ static void out_topology_summary(const struct topology *t, char *buf, size_t siz
 {
 	snprintf(buf, size, "online %d of %d vCPUs, %d removable",
 		 t->online, t->max, t->removable);
+}
+
+size_t out_pending_vcpus(const struct pending *p)
+{
+	size_t i, n = 0;
+
+	for (i = 0; p && i < p->n; i++)
+		n += (size_t)p->e[i].count;
+	return n;
+}
+
+void out_pending_summary(const struct pending *p, int64_t now, char *buf,
+			 size_t size)
+{
+	const struct pending_entry *oldest = NULL, *overdue = NULL;
+	size_t i, n = out_pending_vcpus(p);
+	char secs[32];
+	int len;
+
+	buf[0] = '\0';
+	if (!n)
+		return;
+	for (i = 0; i < p->n; i++) {
+		if (!oldest || p->e[i].requested_at < oldest->requested_at)
+			oldest = &p->e[i];
+		if (pending_overdue(&p->e[i], now) &&
+		    (!overdue || p->e[i].timeout_ms < overdue->timeout_ms))
+			overdue = &p->e[i];
+	}
+	len = snprintf(buf, size, "%zu removal%s pending for %lld s", n,
+		       n == 1 ? "" : "s", (long long)pending_age_s(oldest, now));
+	if (overdue && len > 0 && (size_t)len < size) {
+		vc_fmt_secs(secs, sizeof(secs), (int)overdue->timeout_ms);
+		snprintf(buf + len, size - (size_t)len,
+			 ", overdue: past the %s s timeout of the command that asked", secs);
+	}
 }
 
 /* ---- guest NUMA nodes: one row per node -------------------------------- */
@@ -419,7 +493,7 @@ static int nodes_rows(struct jw *w, const struct topology *t,
 	return 0;
 }
 
-int out_count_doc(FILE *f, const struct topology *t)
+int out_count_doc(FILE *f, const struct topology *t, const struct pending *pend)
 {
 	struct jw *w = jw_new(f);
 	int rc;
@@ -430,6 +504,7 @@ int out_count_doc(FILE *f, const struct topology *t)
 	jw_int(w, "online", t->online);
 	jw_int(w, "max", t->max);
 	jw_int(w, "removable", t->removable);
+	jw_int(w, "pending", (long long)out_pending_vcpus(pend));
 	rc = nodes_rows(w, t, NULL);
 	jw_end_object(w);
 	jw_newline(w);
@@ -441,7 +516,7 @@ int out_show_table(const struct out_show *s, const char *columns, FILE *f,
 {
 	struct field_cols cols;
 	struct show_ctx c;
-	char summary[128];
+	char summary[192];
 
 	show_ctx_init(&c, s);
 	if (fields_select(&out_vcpu_fields, columns, &c, &cols, err) < 0)
@@ -450,6 +525,9 @@ int out_show_table(const struct out_show *s, const char *columns, FILE *f,
 		return vc_err_set(err, VC_EXIT_INTERNAL, "writing the table failed");
 	out_topology_summary(s->t, summary, sizeof(summary));
 	fprintf(f, "%s\n", summary);
+	out_pending_summary(s->pend, s->now, summary, sizeof(summary));
+	if (summary[0])
+		fprintf(f, "%s\n", summary);
 	if (out_nodes_text(s->t, f) < 0)
 		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 	return 0;
@@ -524,6 +602,7 @@ int out_show_doc(const struct out_show *s, FILE *f)
 	jw_rows(w, "vcpus", &out_vcpu_fields, &c, t->n_vcpus);
 	if (s->guest || s->guest_error)
 		guest_summary(w, s);
+	jw_int(w, "pending", (long long)out_pending_vcpus(s->pend));
 	rc = nodes_rows(w, t, NULL);
 	jw_end_object(w);
 	jw_newline(w);

@@ -21,6 +21,8 @@
 #include "vcpuctl/err.h"
 
 struct qmp;
+struct pending;
+struct topology;
 struct tune_opts;
 struct agent_opts;
 
@@ -84,6 +86,13 @@ void cli_common_init(struct cli_common *c);
  * stays held, in c->lock_fd, until cli_unlock() or the process exits, so it
  * covers the change, the wait and the audit record. */
 struct qmp *cli_connect(struct cli_common *c, struct vc_err *err);
+
+/* show, count: the record of requested removals (pending.h) of the VM
+ * behind c->socket and q, reconciled with t, into p (pending_free()).
+ * Read-only; its warnings go out through cli_warn().  A record that
+ * cannot be read at all is an empty one, with a warning. */
+void cli_pending_read(const struct cli_common *c, struct qmp *q,
+		      const struct topology *t, struct pending *p);
 
 /* Drop the lock cli_connect() took, if any.  Optional: exit drops it too. */
 void cli_unlock(struct cli_common *c);

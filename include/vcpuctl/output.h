@@ -21,6 +21,7 @@
 #include "vcpuctl/apply.h"
 #include "vcpuctl/err.h"
 #include "vcpuctl/fields.h"
+#include "vcpuctl/pending.h"
 #include "vcpuctl/plan.h"
 #include "vcpuctl/resize.h"
 #include "vcpuctl/topology.h"
@@ -36,24 +37,33 @@ struct out_show {
 	const struct agent_view *guest;      /* --guest-agent's view, or NULL */
 	const char *guest_error;             /* --guest-agent failed: why */
 	const char *version, *package;       /* QEMU's; NULL: "" */
+	const struct pending *pend;          /* the record of requested removals,
+	                                        reconciled; NULL: none */
+	int64_t now;                         /* seconds since the epoch, for
+	                                        the removals' ages */
 };
 
 /* One row per vCPU: the show table's columns and the members of each
  * entry of the document's "vcpus". */
 extern const struct field_set out_vcpu_fields;
 
-/* The table: INDEX, a column per topology key present, NODE, STATE,
+/* The table: INDEX, a column per topology key present, NODE, STATE
+ * (online, offline, or removing for a recorded removal QEMU still lists),
  * REMOVABLE (yes/no/boot, "-" offline), ALIAS, HOST-TID (the vCPU's host
  * thread; "THREAD" is the topology's thread-id), AFFINITY, SCHED and
  * CGROUP with info, and CPU-STATE when QEMU reports it (s390x); or the
  * columns named in columns ("INDEX,STATE", case-insensitive: -o); then the
- * summary line.  An unknown column fails with err (VC_EXIT_USAGE). */
+ * summary line, "2 removals pending for 40 s" (", overdue: past the 5 s
+ * timeout of the command that asked") when the record has any, and the
+ * node lines.  An unknown column fails with err (VC_EXIT_USAGE). */
 int out_show_table(const struct out_show *s, const char *columns, FILE *f,
 		   struct vc_err *err);
 
 /* The document of "vcpuctl show --json": "qemu": {"version", "package"},
- * the topology model README describes, every vCPU's row, and with a guest
- * view (or guest_error) the guest members. */
+ * the topology model README describes, "pending" (vCPUs of recorded
+ * removals), every vCPU's row with its "removal" ({"requested_at",
+ * "age_s", "overdue"} or null), and with a guest view (or guest_error) the
+ * guest members. */
 int out_show_doc(const struct out_show *s, FILE *f);
 
 /* Shorthands for the above: the default table of t alone, and the
@@ -68,10 +78,20 @@ int out_show_json(const struct topology *t, const char *version,
  * them, count prints them). */
 int out_nodes_text(const struct topology *t, FILE *f);
 
-/* "count --json": {"online", "max", "removable", "nodes": [{"node",
- * "online", "max", "removable"}]}, "nodes" [] when the VM reports none;
- * "show --json" ends with the same "nodes". */
-int out_count_doc(FILE *f, const struct topology *t);
+/* "count --json": {"online", "max", "removable", "pending", "nodes":
+ * [{"node", "online", "max", "removable"}]}, "nodes" [] when the VM
+ * reports none; "show --json" ends with the same "nodes".  pending: the
+ * vCPUs of recorded removals (pend may be NULL: 0). */
+int out_count_doc(FILE *f, const struct topology *t, const struct pending *pend);
+
+/* The vCPUs of p's entries. */
+size_t out_pending_vcpus(const struct pending *p);
+
+/* "2 removals pending for 40 s" and, when one is past its command's
+ * timeout, ", overdue: past the 5 s timeout of the command that asked";
+ * "" when p has no entries. */
+void out_pending_summary(const struct pending *p, int64_t now, char *buf,
+			 size_t size);
 
 /* ---- set / add / del / wait / plan / tune ----------------------------- */
 

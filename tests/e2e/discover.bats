@@ -129,7 +129,7 @@ time.sleep(120)' "$1" "$D/held" </dev/null >/dev/null 2>&1 3>&- &
 
 @test "count -s name:NAME and -s pid:PID, each spelling" {
 	run -0 VC count -s "name:$P-unix"
-	[ "$output" = "$(printf 'online 1\nmax 4\nremovable 0')" ]
+	[ "$output" = "$(printf 'online 1\nmax 4\nremovable 0\npending 0')" ]
 	run -0 VC count -s "pid:$(pid_of unix)" --json
 	[ "$(jq -c '[.online, .max, .removable, .nodes]' <<<"$output")" = '[1,4,0,[]]' ]
 	run -0 VC count -s "name:$P-tcp" --json

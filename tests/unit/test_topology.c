@@ -1094,19 +1094,23 @@ static char *jansson_show_json(const struct topology *t, const char *version,
 	model = topo_to_json(t);
 	assert_non_null(model);
 	json_array_foreach(json_object_get(model, "vcpus"), i, row) {
-		if (!info)
-			break;
+		if (!info) {
+			json_object_set_new(row, "removal", json_null());
+			continue;
+		}
 		json_object_set_new(row, "affinity", info[i].affinity ?
 				    json_string(info[i].affinity) : json_null());
 		json_object_set_new(row, "sched", info[i].sched ?
 				    json_string(info[i].sched) : json_null());
 		json_object_set_new(row, "cgroup", info[i].cgroup ?
 				    json_string(info[i].cgroup) : json_null());
+		json_object_set_new(row, "removal", json_null());
 	}
 	doc = json_pack("{s:{s:s,s:s}}", "qemu", "version", version,
 			"package", package);
 	assert_non_null(doc);
 	assert_int_equal(json_object_update(doc, model), 0);
+	assert_int_equal(json_object_set_new(doc, "pending", json_integer(0)), 0);
 	assert_int_equal(json_object_set_new(doc, "nodes", nodes_json(t)), 0);
 	text = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII);
 	assert_non_null(text);
