@@ -86,6 +86,32 @@ void apply_result_free(struct apply_result *r)
 	r->online_after = -1;
 }
 
+int apply_track(struct apply_result *r, int first, int count,
+		const char *device_id, const char *qom_path, unsigned source)
+{
+	struct apply_item *grown, *it;
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].first == first)
+			return 0;
+	grown = realloc(r->items, (r->n + 1) * sizeof(*r->items));
+	if (!grown)
+		return -1;
+	r->items = grown;
+	it = &r->items[r->n];
+	memset(it, 0, sizeof(*it));
+	it->op = PLAN_OP_DEL;
+	it->first = first;
+	it->count = count;
+	it->state = APPLY_PENDING;
+	it->source = source;
+	it->device_id = strdup(device_id);
+	it->qom_path = strdup(qom_path);
+	r->n++;
+	return it->device_id && it->qom_path ? 0 : -1;
+}
+
 static int result_init(struct apply_result *r, size_t n)
 {
 	memset(r, 0, sizeof(*r));

@@ -23,7 +23,7 @@ struct resize_args {
 	enum resize_mode mode;
 	const char *command;
 	struct sel sel;           /* --count/--min/--max, LIST, or --add/--del */
-	bool dry_run, no_wait;
+	bool dry_run, no_wait, resend;
 	int64_t timeout_ms;
 	struct tune_opts tune;    /* set, add: placement of new vCPU threads;
 	                             del: --cgroup only */
@@ -41,6 +41,7 @@ enum {
 	OPT_NODE,
 	OPT_SPREAD,
 	OPT_GRANULARITY,
+	OPT_RESEND,
 };
 
 static const struct argp_option count_options[] = {
@@ -71,6 +72,9 @@ static const struct argp_option change_options[] = {
 	  "return once QEMU accepted the removals; list those still pending", 0 },
 	{ "timeout", 't', "SEC", 0,
 	  "wait at most SEC seconds for removals (default 5; 0: no limit)", 0 },
+	{ "resend", OPT_RESEND, NULL, 0,
+	  "send device_del again for removals an earlier run asked for and the "
+	  "guest has not finished (some guests need a second request)", 0 },
 	{ 0 }
 };
 
@@ -103,6 +107,9 @@ static error_t parse_resize(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_NO_WAIT:
 		a->no_wait = true;
+		return 0;
+	case OPT_RESEND:
+		a->resend = true;
 		return 0;
 	case 't':
 		if (!vc_parse_seconds(arg, &a->timeout_ms))
@@ -202,7 +209,11 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 		      "--node, --spread and --granularity choose where instead."
 		      "\vAn unplug waits until the guest has released each vCPU (up to "
 		      "--timeout); with --no-wait it returns at once and 'vcpuctl wait' "
-		      "waits later.  'vcpuctl --help' lists the exit codes.";
+		      "waits later.  The count plans against where the VM is going: "
+		      "vCPUs whose removal an earlier run asked for count as gone "
+		      "(-K counts from online minus pending), and a repeated request "
+		      "sends nothing new unless --resend.  'vcpuctl --help' lists "
+		      "the exit codes.";
 		break;
 	case MODE_PLAN:
 		tables[0] = count_options;
@@ -226,7 +237,8 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 		for (i = 0; tables[t][i].name; i++) {
 			/* add never waits: a plug has nothing to wait for */
 			if (a->mode == MODE_ADD && (tables[t][i].key == OPT_NO_WAIT ||
-						    tables[t][i].key == 't'))
+						    tables[t][i].key == 't' ||
+						    tables[t][i].key == OPT_RESEND))
 				continue;
 			opts[n++] = tables[t][i];
 		}
@@ -278,6 +290,7 @@ static int resize_cmd_run(struct resize_args *a)
 		.tune = a->mode == MODE_PLAN ? NULL : &a->tune,
 		.agent = a->mode == MODE_PLAN ? NULL : &a->agent,
 		.audit = a->common.audit,
+		.resend = a->resend,
 	};
 	struct resize_result res = { 0 };
 	struct vc_err err = { 0 };

@@ -34,7 +34,7 @@ static struct counts count_vcpus(const struct topology *t)
 		const struct topo_entity *e = &t->ents[i];
 
 		c.total += e->vcpus_count;
-		if (!e->online)
+		if (!e->online || e->leaving)
 			continue;
 		c.from += e->vcpus_count;
 		if (!e->removable)
@@ -482,9 +482,9 @@ int plan_nodes(const struct topology *t, struct plan_node **out, size_t *n)
 		if (j == k)
 			nodes[k++].node = e->ids[TOPO_NODE];
 		nodes[j].max += e->vcpus_count;
-		if (e->online)
+		if (e->online && !e->leaving)
 			nodes[j].online += e->vcpus_count;
-		if (e->online && e->removable)
+		if (e->online && e->removable && !e->leaving)
 			nodes[j].removable += e->vcpus_count;
 	}
 	if (!k) {
@@ -540,7 +540,7 @@ static size_t make_units(const struct topology *t,
 
 static bool entity_moves(const struct topo_entity *e, bool grow)
 {
-	return grow ? !e->online : e->online && e->removable;
+	return grow ? !e->online : e->online && e->removable && !e->leaving;
 }
 
 /* What moving unit ui would do; false when it would move nothing, or
@@ -557,7 +557,7 @@ static bool unit_move(const struct placement *pl, size_t ui, struct move *m)
 		const struct topo_entity *e = &pl->t->ents[i];
 
 		if (!entity_moves(e, pl->grow)) {
-			if (pl->grow || !e->online)
+			if (pl->grow || !e->online || e->leaving)
 				m->partial = true;
 			else
 				m->keeps_boot = true;
@@ -784,7 +784,7 @@ static int node_slots_text(const struct placement *pl, char *buf, size_t len,
 			if (!e->online) {
 				cpulist_set(&fr, (size_t)(e->first + j));
 				n_free++;
-			} else if (e->removable) {
+			} else if (e->removable && !e->leaving) {
 				cpulist_set(&rm, (size_t)(e->first + j));
 				n_rm++;
 			}
@@ -975,9 +975,10 @@ static bool is_online(const struct topo_entity *e)
 	return e->online;
 }
 
+/* For del LIST: offline, or on its way out already. */
 static bool is_offline(const struct topo_entity *e)
 {
-	return !e->online;
+	return !e->online || e->leaving;
 }
 
 /* Every named vCPU exists and named entities are named whole. */
@@ -1066,7 +1067,7 @@ static int plan_list(const struct topology *t, const struct plan_request *req,
 		return vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
 	if (text) {
 		int rc = set_note(p, err, "vCPU%s %s already %s", plural(n),
-				  text, add ? "online" : "offline");
+				  text, add ? "online" : "offline or being removed");
 
 		free(text);
 		if (rc < 0)
@@ -1082,7 +1083,7 @@ static int plan_list(const struct topology *t, const struct plan_request *req,
 
 		k = add ? i : t->n_ents - 1 - i;
 		e = &t->ents[k];
-		if (e->online == add || named_in(l, e) == 0)
+		if (e->online == add || named_in(l, e) == 0 || (!add && e->leaving))
 			continue;
 		if (add_step(t, p, add ? PLAN_OP_ADD : PLAN_OP_DEL, k, NULL,
 			     err) < 0)
@@ -1106,6 +1107,35 @@ static enum topo_key deepest_key(const struct topology *t)
 		if (keys & (1u << k))
 			return (enum topo_key)k;
 	return TOPO_NKEYS;
+}
+
+/* --resend: the leaving entities the request covers get their device_del
+ * again, after the other steps. */
+static int plan_resend(const struct topology *t, const struct plan_request *req,
+		       struct plan *p, struct vc_err *err)
+{
+	struct plan_step *grown;
+	size_t i, n = 0;
+
+	for (i = 0; i < t->n_ents; i++)
+		n += t->ents[i].leaving;
+	if (!n)
+		return 0;
+	grown = realloc(p->steps, (p->n_steps + n) * sizeof(*p->steps));
+	if (!grown)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
+	p->steps = grown;
+	memset(&p->steps[p->n_steps], 0, n * sizeof(*p->steps));
+	for (i = t->n_ents; i-- > 0;) {
+		const struct topo_entity *e = &t->ents[i];
+
+		if (!e->leaving || !e->online ||
+		    (req->kind == PLAN_DEL_LIST && named_in(req->list, e) == 0))
+			continue;
+		if (add_step(t, p, PLAN_OP_DEL, i, NULL, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int plan_make(const struct topology *t, const struct plan_request *req,
@@ -1133,6 +1163,8 @@ int plan_make(const struct topology *t, const struct plan_request *req,
 				(int)req->kind);
 		break;
 	}
+	if (rc == 0 && req->resend && req->kind != PLAN_ADD_LIST)
+		rc = plan_resend(t, req, p, err);
 	if (rc < 0)
 		plan_free(p);
 	return rc;

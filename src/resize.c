@@ -167,10 +167,14 @@ static void record_warnings(struct resize_result *res)
 	res->pend.n_warnings = 0;
 }
 
-/* The record of this VM's requested removals, reconciled with res->topo. */
+/* The record of this VM's requested removals, reconciled with res->topo,
+ * whose entities it names are then marked leaving: set plans against
+ * where the VM is going. */
 static int record_load(struct qmp *q, const struct resize_request *req,
 		       struct resize_result *res, struct vc_err *err)
 {
+	size_t i;
+
 	if (!req->socket)
 		return 0;
 	if (pending_load(req->socket, qmp_peer_pid(q), qmp_version(q), &res->pend,
@@ -178,6 +182,38 @@ static int record_load(struct qmp *q, const struct resize_request *req,
 		return -1;
 	pending_reconcile(&res->pend, &res->topo, NULL);
 	record_warnings(res);
+	for (i = 0; i < res->pend.n; i++) {
+		const struct topo_vcpu *v = &res->topo.vcpus[res->pend.e[i].vcpu];
+
+		res->topo.ents[v->entity].leaving = true;
+	}
+	return 0;
+}
+
+/* The removals still leaving from earlier runs belong to this result too:
+ * shown as pending and, when the run waits, waited for. */
+static int record_track(const struct resize_request *req, struct qmp *q,
+			struct resize_result *res)
+{
+	struct apply_result *r = &res->apply;
+	size_t i, before = r->n;
+
+	if (req->sel.kind == PLAN_ADD_LIST)
+		return 0;
+	for (i = 0; i < res->pend.n; i++) {
+		const struct pending_entry *e = &res->pend.e[i];
+
+		if (req->sel.kind == PLAN_DEL_LIST &&
+		    !cpulist_has(&req->sel.list, (size_t)e->vcpu))
+			continue;
+		if (apply_track(r, e->vcpu, e->count, e->device_id, e->qom_path,
+				APPLY_SOURCE_RECORD) < 0) {
+			r->code = VC_EXIT_INTERNAL;
+			return -1;
+		}
+	}
+	if (r->n > before && req->wait && r->code == VC_EXIT_OK)
+		apply_wait(q, &res->topo, r, req->timeout_ms);
 	return 0;
 }
 
@@ -253,6 +289,7 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 	struct apply_opts opts = { .wait = req->wait, .timeout_ms = req->timeout_ms };
 	bool hw_failed;
 
+	res->preq.resend = req->resend;
 	if ((!req->plan_only && cgroup_auto(q, res, err) < 0) ||
 	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
 	    record_load(q, req, res, err) < 0 ||
@@ -274,6 +311,8 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 		warn(res, "guest: %s; unplugging anyway", res->guest_off.error);
 	apply_plan(q, &res->topo, &res->plan, &opts, &res->apply);
 	res->applied = true;
+	if (record_track(req, q, res) < 0 && !res->apply.error)
+		res->apply.error = strdup("out of memory");
 	record_store(req, res);
 	tune_plugged(req, q, res);
 	remove_cgroups(res);

@@ -108,6 +108,13 @@ const char *apply_source_text(unsigned source);
 int apply_wait(struct qmp *q, struct topology *t, struct apply_result *r,
 	       int64_t timeout_ms);
 
+/* Append to r a removal asked for earlier (the record's, pending.h) that
+ * no item of r covers yet, as APPLY_PENDING with source: so a change
+ * reports it, and waits for it when it waits.  Returns 0, or -1 on out of
+ * memory. */
+int apply_track(struct apply_result *r, int first, int count,
+		const char *device_id, const char *qom_path, unsigned source);
+
 void apply_result_free(struct apply_result *r);
 
 /* "plugged", "removed", "pending", "rejected", "failed", "not-done". */

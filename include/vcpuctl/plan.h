@@ -27,6 +27,13 @@
  *  - a target that cannot be reached is refused naming the nearest
  *    reachable counts (and, with a node filter, the node's free slots and
  *    removable vCPUs).
+ *
+ * Entities marked leaving (topology.h: a removal already asked for) are
+ * planned against where the VM is going: they are not counted online, a
+ * relative count starts without them, nothing plugs into them and no
+ * step removes them again, unless the request says resend: then each
+ * leaving entity the request covers (every one for a count, the named
+ * ones for del LIST) gets its device_del again, after the other steps.
  */
 #ifndef VCPUCTL_PLAN_H
 #define VCPUCTL_PLAN_H
@@ -57,6 +64,7 @@ struct plan_request {
 	bool spread_nodes;        /* --spread nodes */
 	bool unit_set;            /* --granularity: move whole units of */
 	enum topo_key unit;       /* this level (not TOPO_NODE) */
+	bool resend;              /* --resend: device_del leaving entities again */
 };
 
 /* How a step's unit fares: moved whole, or a partly online unit that the

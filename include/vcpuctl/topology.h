@@ -53,6 +53,10 @@ struct topo_entity {
 	bool removable;      /* plugged with device_add (under /machine/peripheral
 	                        or /machine/peripheral-anon) */
 	int first;           /* index of its first vCPU */
+	bool leaving;        /* set by the caller, never by topo_build(): a
+	                        removal asked for earlier and not finished
+	                        (pending.h).  The planner counts it as neither
+	                        online nor free: where the VM is going */
 };
 
 struct topo_vcpu {
