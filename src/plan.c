@@ -975,10 +975,42 @@ static bool is_online(const struct topo_entity *e)
 	return e->online;
 }
 
-/* For del LIST: offline, or on its way out already. */
 static bool is_offline(const struct topo_entity *e)
 {
-	return !e->online || e->leaving;
+	return !e->online;
+}
+
+/* A removal asked for earlier (del LIST sends no new one). */
+static bool is_leaving(const struct topo_entity *e)
+{
+	return e->online && e->leaving;
+}
+
+/* The note for named vCPUs already where they are asked to go: "vCPU 4
+ * already offline", "vCPUs 1-2 already being removed", or both. */
+static int note_named(const struct topology *t, const struct cpulist *l,
+		      int total, bool add, struct plan *p, struct vc_err *err)
+{
+	char *done, *going;
+	int n_done, n_going, rc = 0;
+	bool oom, oom2;
+
+	done = named_text(t, l, total, add ? is_online : is_offline, &n_done, &oom);
+	going = add ? NULL : named_text(t, l, total, is_leaving, &n_going, &oom2);
+	if (oom || (!add && oom2))
+		rc = vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
+	else if (done && going)
+		rc = set_note(p, err, "vCPU%s %s already offline; vCPU%s %s already being removed",
+			      plural(n_done), done, plural(n_going), going);
+	else if (done)
+		rc = set_note(p, err, "vCPU%s %s already %s", plural(n_done), done,
+			      add ? "online" : "offline");
+	else if (going)
+		rc = set_note(p, err, "vCPU%s %s already being removed",
+			      plural(n_going), going);
+	free(done);
+	free(going);
+	return rc;
 }
 
 /* Every named vCPU exists and named entities are named whole. */
@@ -1061,18 +1093,8 @@ static int plan_list(const struct topology *t, const struct plan_request *req,
 	}
 
 	/* Named vCPUs already in the wanted state need nothing done. */
-	text = named_text(t, l, c.total, add ? is_online : is_offline, &n,
-			  &oom);
-	if (oom)
-		return vc_err_set(err, VC_EXIT_INTERNAL, "plan: out of memory");
-	if (text) {
-		int rc = set_note(p, err, "vCPU%s %s already %s", plural(n),
-				  text, add ? "online" : "offline or being removed");
-
-		free(text);
-		if (rc < 0)
-			return -1;
-	}
+	if (note_named(t, l, c.total, add, p, err) < 0)
+		return -1;
 
 	p->steps = calloc(t->n_ents ? t->n_ents : 1, sizeof(*p->steps));
 	if (!p->steps)

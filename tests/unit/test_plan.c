@@ -1472,6 +1472,52 @@ static void free_is_idempotent(void **state)
 	assert_empty(&p);
 }
 
+/* Recorded removals (pending.h) are planned against where the VM is
+ * going: not online, not free, not removed twice unless resent. */
+static void leaving_entities(void **state)
+{
+	struct topology t;
+	struct plan p;
+	struct plan_request req = { .kind = PLAN_SET_COUNT, .min = -1, .max = -1 };
+	struct vc_err err = { 0 };
+	static const int plug[] = { 4, 5 };
+	static const int resend[] = { 3, 2 };
+
+	(void)state;
+	/* vCPU 0 boot, 1-3 plugged, 2-3 on their way out, 4-7 free. */
+	topo_synth(&t, "bpppoooo", NULL);
+	t.ents[t.vcpus[2].entity].leaving = true;
+	t.ents[t.vcpus[3].entity].leaving = true;
+	/* The same target again: nothing to send. */
+	assert_int_equal(plan_count_req(&t, "2", -1, -1, &p, &err), 0);
+	assert_int_equal(p.from, 2);
+	assert_int_equal(p.n_steps, 0);
+	plan_free(&p);
+	/* -1 counts from online minus pending: vCPU 1 goes, not 3. */
+	assert_int_equal(plan_count_req(&t, "-1", -1, -1, &p, &err), 0);
+	assert_int_equal(p.to, 1);
+	assert_int_equal(p.n_steps, 1);
+	assert_int_equal(p.steps[0].first, 1);
+	plan_free(&p);
+	/* A plug takes free slots, never a leaving one. */
+	assert_int_equal(plan_count_req(&t, "4", -1, -1, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_ADD, plug, 2);
+	plan_free(&p);
+	/* --resend: their device_dels again, and nothing else. */
+	req.resend = true;
+	assert_int_equal(plan_parse_count("2", &req, &err), 0);
+	assert_int_equal(plan_make(&t, &req, &p, &err), 0);
+	assert_steps(&p, PLAN_OP_DEL, resend, 2);
+	assert_string_equal(p.steps[0].device_id, "vcpu3");
+	plan_free(&p);
+	/* del LIST of a leaving vCPU sends nothing and says why. */
+	assert_int_equal(plan_list_req(&t, PLAN_DEL_LIST, "3-4", &p, &err), 0);
+	assert_int_equal(p.n_steps, 0);
+	assert_string_equal(p.note, "vCPU 4 already offline; vCPU 3 already being removed");
+	plan_free(&p);
+	topo_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1493,6 +1539,7 @@ int main(void)
 		cmocka_unit_test(clamp_unreachable_pseries),
 		cmocka_unit_test(add_named),
 		cmocka_unit_test(del_named),
+		cmocka_unit_test(leaving_entities),
 		cmocka_unit_test(named_pseries),
 		cmocka_unit_test(duplicate_id_refused),
 		cmocka_unit_test(command_props_verbatim),
