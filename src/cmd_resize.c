@@ -256,10 +256,11 @@ static int print_result(const struct resize_args *a, const struct resize_request
 	}
 	if (a->common.json)
 		return out_result_doc(stdout, a->command, &res->topo, &res->plan,
-				      &res->apply, res->guest);
+				      &res->apply, res->guest, &res->sweep);
 	if (a->common.quiet && !res->code)
 		return 0;
-	out_result_text(stdout, a->command, &res->topo, &res->plan, &res->apply);
+	out_result_text(stdout, a->command, &res->topo, &res->plan, &res->apply,
+			&res->sweep);
 	text = res->guest ? agent_outcome_text(res->guest) : NULL;
 	if (text)
 		printf("%s\n", text);
