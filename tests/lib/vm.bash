@@ -8,7 +8,10 @@
 #      VM_BOOT_TIMEOUT  seconds to wait for the guest's READY line (60)
 #      QEMU             the emulator (qemu-system-x86_64)
 # Out: VM_DIR (console.log, qemu.log, qmp.sock, qga.sock, qemu.pid),
-#      VM_SOCK (QMP), VM_AGENT_SOCK (guest agent, with --agent), VM_PID.
+#      VM_SOCK (QMP), VM_SOCK2 (a second QMP monitor, with --qmp2: QEMU
+#      serves one client per monitor, so a test drives the VM there while
+#      vcpuctl holds the first), VM_AGENT_SOCK (guest agent, with --agent),
+#      VM_PID.
 #
 # QEMU 10 under TCG can create at most maxcpus vCPU threads over a VM's whole
 # life: unplugged CPUs do not give their thread back, and a plug past the
@@ -17,16 +20,17 @@
 
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# vm_start [--smp SPEC] [--append ARGS] [--agent] [--no-wait-boot] [-- QEMU-ARGS...]
+# vm_start [--smp SPEC] [--append ARGS] [--agent] [--qmp2] [--no-wait-boot] [-- QEMU-ARGS...]
 vm_start()
 {
-	local smp=1,maxcpus=8 append="" agent="" wait_boot=1
+	local smp=1,maxcpus=8 append="" agent="" qmp2="" wait_boot=1
 	local guest=${VCPUCTL_GUEST:-$VM_LIB_DIR/../../build/guest}
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--smp) smp=$2; shift 2 ;;
 		--append) append="$append $2"; shift 2 ;;
 		--agent) agent=1; append="$append vcpuctl.agent=1"; shift ;;
+		--qmp2) qmp2=1; shift ;;
 		--no-wait-boot) wait_boot=""; shift ;;
 		--) shift; break ;;
 		*) echo "vm_start: unknown option $1" >&2; return 2 ;;
@@ -47,10 +51,11 @@ vm_start()
 		VM_DIR=$(mktemp -d /tmp/vcpuctl-vm.XXXXXX)
 	fi
 	VM_SOCK=$VM_DIR/qmp.sock
+	VM_SOCK2=
 	VM_AGENT_SOCK=
 	VM_PID=
 	VM_CONSOLE_MARK=0
-	export VM_DIR VM_SOCK VM_AGENT_SOCK VM_PID VM_CONSOLE_MARK
+	export VM_DIR VM_SOCK VM_SOCK2 VM_AGENT_SOCK VM_PID VM_CONSOLE_MARK
 
 	local args=(
 		-machine q35,accel=tcg,smm=off -m 256 -smp "$smp"
@@ -62,6 +67,10 @@ vm_start()
 		-qmp "unix:$VM_SOCK,server=on,wait=off"
 		-pidfile "$VM_DIR/qemu.pid" -daemonize
 	)
+	if [ -n "$qmp2" ]; then
+		VM_SOCK2=$VM_DIR/qmp2.sock
+		args+=(-qmp "unix:$VM_SOCK2,server=on,wait=off")
+	fi
 	if [ -n "$agent" ]; then
 		VM_AGENT_SOCK=$VM_DIR/qga.sock
 		args+=(-chardev "socket,id=qga0,path=$VM_AGENT_SOCK,server=on,wait=off"
@@ -98,6 +107,12 @@ vm_alive()
 vm_qmp()
 {
 	python3 "$VM_LIB_DIR/qmp.py" "$VM_SOCK" "$@"
+}
+
+# vm_qmp2 CMD [JSON-ARGS]: the same on the second monitor (vm_start --qmp2)
+vm_qmp2()
+{
+	python3 "$VM_LIB_DIR/qmp.py" "$VM_SOCK2" "$@"
 }
 
 # vm_agent CMD [JSON-ARGS]: the same through the guest agent (vm_start --agent)
