@@ -202,16 +202,22 @@ static void record_warnings(struct resize_result *res)
 /* The record of this VM's requested removals, reconciled with res->topo,
  * whose entities it names are then marked leaving: set plans against
  * where the VM is going. */
-static int record_load(struct qmp *q, const struct resize_request *req,
-		       struct resize_result *res, struct vc_err *err)
+static void record_load(struct qmp *q, const struct resize_request *req,
+			struct resize_result *res)
 {
+	struct vc_err why = { 0 };
 	size_t i;
 
 	if (!req->socket)
-		return 0;
+		return;
+	/* A record that cannot be had at all (no lock directory, no memory)
+	 * costs what it would have told, not the command. */
 	if (pending_load(req->socket, qmp_peer_pid(q), qmp_version(q), &res->pend,
-			 err) < 0)
-		return -1;
+			 &why) < 0) {
+		warn(res, "record of pending removals not read: %s", why.msg);
+		pending_free(&res->pend);
+		return;
+	}
 	pending_reconcile(&res->pend, &res->topo, NULL);
 	record_warnings(res);
 	for (i = 0; i < res->pend.n; i++) {
@@ -219,7 +225,6 @@ static int record_load(struct qmp *q, const struct resize_request *req,
 
 		res->topo.ents[v->entity].leaving = true;
 	}
-	return 0;
 }
 
 /* The removals still leaving from earlier runs belong to this result too:
@@ -323,9 +328,12 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 
 	res->preq.resend = req->resend;
 	if ((!req->plan_only && cgroup_auto(q, res, err) < 0) ||
-	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
-	    record_load(q, req, res, err) < 0 ||
-	    (req->tune && tune_node_pins_check(req->tune, &res->topo, err) < 0) ||
+	    topo_query_hotpluggable(q, &res->topo, err) < 0) {
+		res->change_round_trips = qmp_round_trips(q);
+		return -1;
+	}
+	record_load(q, req, res);
+	if ((req->tune && tune_node_pins_check(req->tune, &res->topo, err) < 0) ||
 	    plan_make(&res->topo, &res->preq, &res->plan, err) < 0) {
 		res->change_round_trips = qmp_round_trips(q);
 		return -1;
@@ -376,8 +384,10 @@ int resize_wait(struct qmp *q, const struct resize_request *req,
 		struct resize_result *res, struct vc_err *err)
 {
 	if (cgroup_auto(q, res, err) < 0 ||
-	    topo_query_hotpluggable(q, &res->topo, err) < 0 ||
-	    record_load(q, req, res, err) < 0 || wait_find(q, req, res, err) < 0)
+	    topo_query_hotpluggable(q, &res->topo, err) < 0)
+		return -1;
+	record_load(q, req, res);
+	if (wait_find(q, req, res, err) < 0)
 		return -1;
 	res->code = apply_wait(q, &res->topo, &res->apply, req->timeout_ms);
 	record_settle(q, req, res);
