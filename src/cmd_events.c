@@ -184,16 +184,32 @@ static size_t emit_diff(struct events_args *a, const struct topology *old,
 }
 
 /* vCPUs seen leaving close their entries in the record of requested
- * removals (pending.h), as a finished "wait" would. */
+ * removals (pending.h), as a finished "wait" would: those QEMU no longer
+ * lists at all by reconciliation with t, those whose entity has just left
+ * query-hotpluggable-cpus (events' own vcpu-removed) by name. */
 static void close_record(const struct events_args *a, struct qmp *q,
-			 const struct topology *t)
+			 const struct topology *old, const struct topology *t)
 {
+	struct apply_item items[64];
+	struct apply_result gone = { .items = items };
 	struct vc_err err = { 0 };
 	struct pending p;
 	size_t i;
 
+	for (i = 0; i < old->n_ents && gone.n < 64; i++) {
+		const struct topo_entity *e = &old->ents[i];
+		const struct topo_entity *now = topo_find_alias(t, e->qom_path ? e->qom_path : "");
+
+		if (!e->online || (now && now->online))
+			continue;
+		items[gone.n++] = (struct apply_item){
+			.op = PLAN_OP_DEL, .state = APPLY_REMOVED, .first = e->first,
+			.count = e->vcpus_count, .qom_path = e->qom_path,
+			.device_id = (char *)topo_entity_device_id(e),
+		};
+	}
 	if (pending_settle(a->common.socket, qmp_peer_pid(q), qmp_version(q), t,
-			   NULL, EVENTS_LOCK_MS, &p, &err) < 0)
+			   &gone, EVENTS_LOCK_MS, &p, &err) < 0)
 		cli_warn(&a->common, "record of pending removals not updated: %s",
 			 err.msg);
 	for (i = 0; i < p.n_warnings; i++)
@@ -237,7 +253,7 @@ static int events_loop(struct events_args *a, struct qmp *q, struct topology *sn
 			if (topo_query(q, &fresh, err) < 0)
 				return -1;
 			if (emit_diff(a, snap, &fresh))
-				close_record(a, q, &fresh);
+				close_record(a, q, snap, &fresh);
 			topo_free(snap);
 			*snap = fresh;
 			next_poll = vc_now_ms() + EVENTS_POLL_MS;
