@@ -228,12 +228,7 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	run VC del 1 --no-wait
 	[ "$status" -eq 0 ]
 	# QEMU drops the vCPU before wait is started
-	local i
-	for i in $(seq 300); do
-		[ "$(vm_qmp query-cpus-fast | jq length)" -eq 1 ] && break
-		sleep 0.1
-	done
-	[ "$(vm_qmp query-cpus-fast | jq length)" -eq 1 ]
+	vm_wait_vcpus 1
 	[ -d $V1/cpuset/$CG/vm1/vcpu1 ]
 	run VC wait --cgroup "$CG/vm1" --timeout 30
 	echo "$output"

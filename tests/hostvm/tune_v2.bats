@@ -121,12 +121,7 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 	run VC del 2 --no-wait
 	[ "$status" -eq 0 ]
 	inner_eject
-	local i
-	for i in $(seq 100); do
-		[ "$(vm_qmp query-cpus-fast | jq length)" -eq 2 ] && break
-		sleep 0.1
-	done
-	[ "$(vm_qmp query-cpus-fast | jq length)" -eq 2 ]
+	vm_wait_vcpus 2
 	[ -d $C/vt/vm1/vcpu2 ]
 	run VC wait --cgroup vt/vm1 --timeout 10
 	echo "$output"

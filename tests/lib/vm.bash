@@ -109,6 +109,18 @@ vm_qmp()
 	python3 "$VM_LIB_DIR/qmp.py" "$VM_SOCK" "$@"
 }
 
+# vm_wait_vcpus N [SECONDS]: until QEMU lists N vCPUs (query-cpus-fast),
+# polled every 0.1 s for up to SECONDS (30); fails when it never does
+vm_wait_vcpus()
+{
+	local i
+	for i in $(seq $((${2:-30} * 10))); do
+		[ "$(vm_qmp query-cpus-fast | jq length)" -eq "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # vm_qmp2 CMD [JSON-ARGS]: the same on the second monitor (vm_start --qmp2)
 vm_qmp2()
 {
