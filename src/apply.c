@@ -628,8 +628,9 @@ static int want_vcpus(const struct topology *t, const struct cpulist *l,
 
 const char *apply_source_text(unsigned source)
 {
+	/* The LIST alone goes without saying. */
 	static const char *const text[8] = {
-		NULL, "list", "record", "list, record", "acpi", "list, acpi",
+		NULL, NULL, "record", "list, record", "acpi", "list, acpi",
 		"record, acpi", "list, record, acpi",
 	};
 

@@ -100,7 +100,7 @@ int apply_find_pending(struct qmp *q, const struct topology *t,
 		       struct apply_result *r, struct vc_err *err);
 
 /* "record", "acpi", "record, acpi"...: the sources of an item, or NULL
- * when it has none (borrowed). */
+ * when it has none or only wait's LIST (borrowed). */
 const char *apply_source_text(unsigned source);
 
 /* Wait until no item of r is APPLY_PENDING, or timeout_ms passes (<= 0: no
