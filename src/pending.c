@@ -2,6 +2,7 @@
  * reader (untrusted input), its writer (atomic, bounded) and its
  * reconciliation with QEMU's topology.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -75,13 +76,37 @@ static unsigned long long proc_start_time(pid_t pid)
 	return start;
 }
 
+/* A unix socket's identity is the lock's "<dev>-<ino>" and when the file
+ * was made (its mtime, which neither connections nor chmod/chown
+ * change): a socket made later at a reused inode is another socket, so
+ * the record of a QEMU that is gone is not even looked at. */
+static int socket_key(const char *spec, char *buf, size_t size, struct vc_err *err)
+{
+	size_t len;
+	struct stat st;
+	int rc = lock_key_for(spec, buf, size, err), n;
+
+	if (rc <= 0 || !strncmp(spec, "tcp:", 4))
+		return rc;
+	if (!strncmp(spec, "unix:", 5))
+		spec += 5;
+	if (stat(spec, &st) < 0)
+		return 0;
+	len = strlen(buf);
+	n = snprintf(buf + len, size - len, "-%lld.%09ld", (long long)st.st_mtim.tv_sec,
+		     (long)st.st_mtim.tv_nsec);
+	if (n < 0 || (size_t)n >= size - len)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "record file name too long");
+	return 1;
+}
+
 int pending_key_make(const char *spec, pid_t pid, const char *version,
 		     struct pending_key *k, struct vc_err *err)
 {
 	int rc;
 
 	memset(k, 0, sizeof(*k));
-	rc = lock_key_for(spec, k->socket, sizeof(k->socket), err);
+	rc = socket_key(spec, k->socket, sizeof(k->socket), err);
 	if (rc <= 0)
 		return rc;
 	if (pid > 0) {
@@ -659,6 +684,36 @@ fail:
 	return -1;
 }
 
+/* Records of earlier sockets at this socket's inode ("<dev>-<ino>-*"
+ * beside ours) belong to QEMUs that are gone: under the lock, they go. */
+static void remove_earlier(const struct pending *p)
+{
+	const char *name = strrchr(p->path, '/');
+	const char *dash = strrchr(p->key.socket, '-');
+	char dir[1024];
+	struct dirent *d;
+	size_t n;
+	DIR *dh;
+
+	if (!name || !dash || !strncmp(p->key.socket, "tcp-", 4))
+		return;
+	name++;
+	n = (size_t)(dash - p->key.socket) + 1;   /* "<dev>-<ino>-" */
+	snprintf(dir, sizeof(dir), "%.*s", (int)(name - p->path), p->path);
+	dh = opendir(dir);
+	if (!dh)
+		return;
+	while ((d = readdir(dh))) {
+		size_t len = strlen(d->d_name);
+
+		if (strncmp(d->d_name, p->key.socket, n) || !strcmp(d->d_name, name) ||
+		    len < 8 || strcmp(d->d_name + len - 8, ".pending"))
+			continue;
+		unlinkat(dirfd(dh), d->d_name, 0);
+	}
+	closedir(dh);
+}
+
 int pending_store(const struct pending *p, struct vc_err *err)
 {
 	char *text;
@@ -666,6 +721,7 @@ int pending_store(const struct pending *p, struct vc_err *err)
 
 	if (!p->path[0])
 		return 0;
+	remove_earlier(p);
 	if (!p->n) {
 		if (unlink(p->path) < 0 && errno != ENOENT)
 			return vc_err_errno(err, VC_EXIT_INTERNAL, errno, "record %s",

@@ -9,13 +9,16 @@
  * many vCPUs it holds, the device id and QOM path, when it was asked and
  * the timeout of the command that asked.
  *
- * Where: beside the VM's lock (lock.h), <lock dir>/<socket key>.pending,
- * with the lock's key (the socket's device and inode, or "tcp-HOST_PORT").
- * Inside, the record names the QEMU it belongs to: its pid and start time
- * (field 22 of /proc/PID/stat) for a unix socket, so a VM restarted on the
- * same path (even one whose socket got the old inode) never inherits it;
- * for a tcp monitor, whose peer pid is unknown, "HOST:PORT" and QEMU's
- * version from the greeting.
+ * Where: beside the VM's lock (lock.h), <lock dir>/<socket key>.pending.
+ * The socket key is the lock's (the socket's device and inode, or
+ * "tcp-HOST_PORT") and, for a unix socket, the time the socket file was
+ * made: "<dev>-<ino>-<sec>.<nsec>", so a socket that a restarted QEMU made
+ * at a reused inode has another record; the first write for it removes
+ * the records of earlier sockets at that inode.  Inside, the record names
+ * the QEMU it belongs to as well: its pid and start time (field 22 of
+ * /proc/PID/stat) for a unix socket, so no other QEMU on that very socket
+ * file inherits it; for a tcp monitor, whose peer pid is unknown,
+ * "HOST:PORT" and QEMU's version from the greeting.
  *
  * Written only under the VM's lock, atomically: a temporary file in the
  * same directory, fsync, rename, fsync of the directory.  Bounded:
@@ -64,7 +67,7 @@ struct pending_entry {
 
 /* Which QEMU a record belongs to. */
 struct pending_key {
-	char socket[300];       /* lock_key_for(): "<dev>-<ino>", "tcp-..." */
+	char socket[300];       /* "<dev>-<ino>-<sec>.<nsec>", "tcp-..." */
 	long long pid;          /* QEMU's pid; 0 when unknown (tcp) */
 	unsigned long long start; /* its start time in clock ticks after boot;
 	                             0 when unknown */

@@ -27,7 +27,8 @@ start() {
 	: >"$FAKE_LOG"
 }
 
-key() { stat -L -c '%d-%i' "$FAKE_SOCK"; }
+# the socket's identity: device, inode and when the socket file was made
+key() { stat -L -c '%d-%i-%.9Y' "$FAKE_SOCK"; }
 record_file() { echo "$VCPUCTL_LOCK_DIR/$(key).pending"; }
 # field 22 of /proc/PID/stat: the fields after the command name's ")"
 start_tick() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $20 }'; }
@@ -114,10 +115,27 @@ assert_record_ignored() {
 	cp "$old" "$BATS_TEST_TMPDIR/old.pending"
 	fake_stop
 	# The same path, a new QEMU with vCPUs 1-2 plugged and no removal asked
-	# for; its socket got the old record's name, as when an inode is reused.
+	# for: a new socket file, whose record the old one is not.
 	start complete
+	run --separate-stderr VC show --json
+	[ -z "$stderr" ]
+	[ "$(jq .pending <<<"$output")" -eq 0 ]
+	# Even under the new socket's name (the same socket file kept across
+	# a restart) the old QEMU's record is not this one's.
 	sed "s/\"$old_key\"/\"$(key)\"/" "$BATS_TEST_TMPDIR/old.pending" >"$(record_file)"
 	assert_record_ignored "of an earlier QEMU on this socket: pid "
+}
+
+@test "a write removes the records of earlier sockets at the same inode" {
+	start pending
+	mkdir -p "$VCPUCTL_LOCK_DIR"
+	inode=$(stat -L -c '%d-%i' "$FAKE_SOCK")
+	: >"$VCPUCTL_LOCK_DIR/$inode-1.000000000.pending"
+	: >"$VCPUCTL_LOCK_DIR/${inode}9-1.000000000.pending"
+	run -0 VC set --count 1 --no-wait --audit none
+	[ ! -e "$VCPUCTL_LOCK_DIR/$inode-1.000000000.pending" ]
+	[ -e "$VCPUCTL_LOCK_DIR/${inode}9-1.000000000.pending" ]
+	[ -s "$(record_file)" ]
 }
 
 @test "a record not owned by the caller (or root) is ignored; root's is read by anyone" {

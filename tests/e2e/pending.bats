@@ -25,7 +25,7 @@ setup() {
 }
 
 qemu_vcpus() { vm_qmp query-cpus-fast | jq length; }
-record_file() { echo "$VCPUCTL_LOCK_DIR/$(stat -L -c '%d-%i' "$VM_SOCK").pending"; }
+record_file() { echo "$VCPUCTL_LOCK_DIR/$(stat -L -c '%d-%i-%.9Y' "$VM_SOCK").pending"; }
 
 @test "paused guest: set --no-wait records 1-2; wait without LIST times out (7) naming them" {
 	run -0 VC set --count 3 --audit none
