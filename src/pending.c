@@ -551,8 +551,11 @@ static int add_entry(struct pending *p, const struct apply_item *it,
 		return 0;
 	}
 	if (strlen(it->device_id) >= PENDING_MAX_ID ||
-	    strlen(it->qom_path) >= PENDING_MAX_PATH)
+	    strlen(it->qom_path) >= PENDING_MAX_PATH) {
+		pwarn(p, "record of pending removals: vCPU %d not recorded: its device "
+		      "id or QOM path is longer than a record holds", it->first);
 		return 0;
+	}
 	grown = realloc(p->e, (p->n + 1) * sizeof(*p->e));
 	if (!grown)
 		return -1;
