@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "vcpuctl/output.h"
 #include "vcpuctl/pending.h"
 
 static const struct pending_key key = {
@@ -230,6 +231,55 @@ static void test_store_and_load(void **state)
 	unsetenv("VCPUCTL_LOCK_DIR");
 }
 
+/* show: STATE removing, the removal member, the summary line; count's
+ * pending. */
+static void test_show_and_count(void **state)
+{
+	struct vc_err err = { 0 };
+	struct topology t;
+	struct pending p;
+	struct out_show s = { .t = &t, .pend = &p, .now = 140 };
+	char *buf = NULL;
+	size_t len = 0;
+	json_t *doc;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(topo_build(&t, hotpluggable, sizeof(hotpluggable) - 1,
+				    NULL, 0, 0, &err), 0);
+	parse_ok(HEAD ",\"entries\":[" E1 "]}", &p);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(out_show_table(&s, "INDEX,STATE", f, &err), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "    1  removing\n"));
+	assert_non_null(strstr(buf, "    2  online\n"));
+	assert_non_null(strstr(buf, "\n1 removal pending for 40 s, overdue: past the 5 s "
+			       "timeout of the command that asked\n"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(out_show_doc(&s, f), 0);
+	fclose(f);
+	doc = json_loads(buf, 0, NULL);
+	assert_non_null(doc);
+	free(buf);
+	assert_int_equal(json_integer_value(json_object_get(doc, "pending")), 1);
+	buf = json_dumps(json_object_get(json_array_get(json_object_get(doc, "vcpus"), 1),
+					 "removal"), JSON_COMPACT);
+	assert_string_equal(buf, "{\"requested_at\":\"1970-01-01T00:01:40Z\","
+			    "\"age_s\":40,\"overdue\":true}");
+	free(buf);
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(doc, "vcpus"), 2),
+						 "removal")));
+	json_decref(doc);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(out_count_doc(f, &t, &p), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "\"removable\":2,\"pending\":1,"));
+	free(buf);
+	pending_free(&p);
+	topo_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile),
 		cmocka_unit_test(test_update_and_close),
 		cmocka_unit_test(test_store_and_load),
+		cmocka_unit_test(test_show_and_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
