@@ -425,6 +425,7 @@ int pending_load(const char *spec, pid_t pid, const char *version,
 		 struct pending *p, struct vc_err *err)
 {
 	struct pending_key key;
+	struct pending got;
 	struct vc_err why = { 0 };
 	char dir[512], *text;
 	size_t len = 0;
@@ -443,21 +444,16 @@ int pending_load(const char *spec, pid_t pid, const char *version,
 	text = read_record(p, &len);
 	if (!text)
 		return 0;
-	{
-		struct pending got;
-
-		if (pending_parse(text, len, &key, &got, &why) == 0) {
-			p->e = got.e;
-			p->n = got.n;
-		} else if (why.code == VC_EXIT_INTERNAL) {
-			free(text);
-			return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
-		} else {
-			pwarn(p, "record of pending removals %s ignored: %s", p->path,
-			      why.msg);
-		}
-	}
+	rc = pending_parse(text, len, &key, &got, &why);
 	free(text);
+	if (rc == 0) {
+		p->e = got.e;
+		p->n = got.n;
+	} else if (why.code == VC_EXIT_INTERNAL) {
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	} else {
+		pwarn(p, "record of pending removals %s ignored: %s", p->path, why.msg);
+	}
 	return 0;
 }
 
