@@ -95,13 +95,13 @@ bg_until() {
 	local ev=$BATS_TEST_TMPDIR/events show_rc=$BATS_TEST_TMPDIR/show.rc
 	# started once it has its first snapshot: query-cpus-fast answered
 	bg_until EV_PID "$ev.trace" '^< .*"thread-id"' \
-		"$VCPUCTL" -s "$QMP2" --trace "$ev.trace" events --vcpu-only --count 4 --timeout 60 \
+		"$VCPUCTL" events -s "$QMP2" --trace "$ev.trace" --vcpu-only --count 4 --timeout 60 \
 		>"$ev.out" 2>"$ev.err"
 	# show, over and over on a third monitor, while the cores go: it reads
 	# QEMU's passing state (a thread of a core already unplugged)
 	( while [ ! -e "$BATS_TEST_TMPDIR/done" ]; do
 		rc=0
-		"$VCPUCTL" -s "$QMP3" show --json >/dev/null 2>>"$show_rc.err" || rc=$?
+		"$VCPUCTL" show -s "$QMP3" --json >/dev/null 2>>"$show_rc.err" || rc=$?
 		echo "$rc" >>"$show_rc"
 	  done ) 3>&- &
 	SHOW_PID=$!
@@ -139,7 +139,7 @@ bg_until() {
 	[ "$(fast_rows)" -eq 4 ]
 	# started once it has read what is pending
 	bg_until WAIT_PID "$BATS_TEST_TMPDIR/wait.trace" '^< .*"qom-path"' \
-		"$VCPUCTL" --trace "$BATS_TEST_TMPDIR/wait.trace" wait --timeout 60 2-3 \
+		"$VCPUCTL" wait --trace "$BATS_TEST_TMPDIR/wait.trace" --timeout 60 2-3 \
 		>"$BATS_TEST_TMPDIR/wait.out" 2>&1
 	# wait holds the main monitor: resume the guest through the second
 	qmp2 cont
