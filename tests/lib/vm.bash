@@ -23,13 +23,12 @@ VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # vm_start [--arch x86_64|ppc64] [--smp SPEC] [--append ARGS] [--agent]
 #          [--no-wait-boot] [-- QEMU-ARGS...]
-# --arch ppc64 boots a pseries guest (power9, TCG) whose console is also
-# its input: vm_guest_cmd sends it commands (tests/guest/init).
+# --arch ppc64 boots a pseries guest (power9, TCG) on the same init.
 vm_start()
 {
 	local arch=x86_64 smp=1,maxcpus=8 append="" agent="" wait_boot=1
 	local guest=${VCPUCTL_GUEST:-$VM_LIB_DIR/../../build/guest}
-	local kernel=vmlinuz qemu=${QEMU:-qemu-system-x86_64}
+	local kernel=vmlinuz qemu=${QEMU:-qemu-system-x86_64} target=guest
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--arch) arch=$2; shift 2 ;;
@@ -47,13 +46,14 @@ vm_start()
 		guest=${VCPUCTL_GUEST_PPC64:-$(dirname "$guest")/guest-ppc64}
 		kernel=vmlinux
 		qemu=${QEMU_PPC64:-qemu-system-ppc64}
+		target=guest-ppc64
 		;;
 	*) echo "vm_start: unknown --arch $arch" >&2; return 2 ;;
 	esac
 	local f
 	for f in "$kernel" initrd.gz; do
 		if [ ! -f "$guest/$f" ]; then
-			echo "vm_start: no $guest/$f (run make guest${arch/x86_64/})" >&2
+			echo "vm_start: no $guest/$f (run make $target)" >&2
 			return 1
 		fi
 	done
@@ -75,23 +75,21 @@ vm_start()
 	# console's own -serial say the same.
 	local args=()
 	if [ "$arch" = ppc64 ]; then
-		# The caps only silence TCG's warnings. The console is a socket
-		# whose output QEMU also logs, connected or not.
+		# The caps only silence TCG's warnings. The guest kernel onlines a
+		# hot-added core by itself: init need not (vcpuctl.online=none).
 		args=(
 			-nodefaults -machine pseries,accel=tcg,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off
 			-cpu power9 -m 1024 -smp "$smp"
-			-append "console=hvc0 quiet panic=-1 vcpuctl.cmds=1$append"
-			-chardev "socket,id=con0,path=$VM_DIR/console.sock,server=on,wait=off,logfile=$VM_DIR/console.log"
-			-serial chardev:con0
+			-append "console=hvc0 quiet panic=-1 vcpuctl.online=none$append"
 		)
 	else
 		args=(
 			-machine q35,accel=tcg,smm=off -m 256 -smp "$smp"
 			-append "console=ttyS0 quiet panic=-1$append"
-			-serial "file:$VM_DIR/console.log"
 		)
 	fi
 	args+=(
+		-serial "file:$VM_DIR/console.log"
 		-kernel "$guest/$kernel" -initrd "$guest/initrd.gz" -no-reboot
 		-display none -monitor none
 		-qmp "unix:$VM_SOCK,server=on,wait=off"
@@ -176,30 +174,6 @@ vm_console_wait()
 	vm_console | tail -n 20 >&2
 	cat "$VM_DIR/qemu.log" >&2 2>/dev/null
 	return 1
-}
-
-# vm_guest_cmd LINE [TIMEOUT=30]: run a command of tests/guest/init in the
-# guest (a --arch ppc64 VM reads them from its console) and wait for its
-# VCPUCTL-CMD-DONE; fail unless it succeeded
-vm_guest_cmd()
-{
-	local line=$1 timeout=${2:-30} n
-	n=$(vm_console | grep -c '^VCPUCTL-CMD-DONE ' || true)
-	n=$((n + 1))
-	# A carriage return ends the line: the console's tty makes it a newline.
-	python3 - "$VM_DIR/console.sock" "$line" <<-'EOF' || return 1
-		import socket, sys
-		s = socket.socket(socket.AF_UNIX)
-		s.connect(sys.argv[1])
-		s.sendall(sys.argv[2].encode() + b"\r")
-		s.close()
-	EOF
-	vm_console_wait "^VCPUCTL-CMD-DONE $n " "$timeout" || return 1
-	if ! vm_console | grep -q "^VCPUCTL-CMD-DONE $n 0\$"; then
-		echo "vm: guest command '$line' failed; console tail:" >&2
-		vm_console | tail -n 10 >&2
-		return 1
-	fi
 }
 
 # vm_guest_online: the guest's last reported online CPU list ("0-1,3")
