@@ -136,4 +136,4 @@ if [ ${#still[@]} -gt 0 ]; then
 	exit 1
 fi
 
-echo "deps: installed ${missing[*]:-}${need_qemu:+ $QEMU_PKG} (QEMU $qemu_ver)"
+echo "deps: installed ${missing[*]:-}${need_qemu:+ $QEMU_PKG ${QEMU_MORE[*]}}${need_arch:+ (dpkg architecture $FOREIGN_ARCH)} (QEMU $qemu_ver)"
