@@ -26,8 +26,7 @@ load ../lib/vcpuctl
 
 setup_file() {
 	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
-	vm_start --arch ppc64 --smp 2,threads=2,maxcpus=10 --append vcpuctl.offline_boot=8 -- \
-		-qmp "unix:$BATS_FILE_TMPDIR/qmp2.sock,server=on,wait=off" \
+	vm_start --arch ppc64 --smp 2,threads=2,maxcpus=10 --append vcpuctl.offline_boot=8 --qmp2 -- \
 		-qmp "unix:$BATS_FILE_TMPDIR/qmp3.sock,server=on,wait=off"
 }
 
@@ -37,7 +36,7 @@ setup() {
 	export VCPUCTL_SOCKET=$VM_SOCK
 	export VCPUCTL_LOCK_DIR=$BATS_FILE_TMPDIR/locks
 	export VCPUCTL_SYSLOG_SOCKET=$BATS_FILE_TMPDIR/no-syslog.sock
-	QMP2=$BATS_FILE_TMPDIR/qmp2.sock
+	QMP2=$VM_SOCK2
 	QMP3=$BATS_FILE_TMPDIR/qmp3.sock
 	# Each test needs the one before: stop at the first failure.
 	if [ -e "$BATS_FILE_TMPDIR/failed" ]; then
@@ -50,8 +49,6 @@ teardown() {
 		touch "$BATS_FILE_TMPDIR/failed"
 	fi
 }
-
-qmp2() { python3 "$VM_LIB_DIR/qmp.py" "$QMP2" "$@"; }
 
 # plugged_cores: cores QEMU shows plugged; fast_rows: vCPUs it runs
 plugged_cores() { vm_qmp query-hotpluggable-cpus | jq '[.[] | select(has("qom-path"))] | length'; }
@@ -154,7 +151,7 @@ bg_until() {
 		"$VCPUCTL" wait --trace "$BATS_TEST_TMPDIR/wait.trace" --timeout 60 4-5 \
 		>"$BATS_TEST_TMPDIR/wait.out" 2>&1
 	# wait holds the main monitor: resume the guest through the second
-	qmp2 cont
+	vm_qmp2 cont
 	rc=0
 	wait "$WAIT_PID" || rc=$?
 	cat "$BATS_TEST_TMPDIR/wait.out"
