@@ -14,9 +14,9 @@
 #   4. the refusing guest: 4->2 is refused, exit 6    4 online
 # The guest sets the refusal up itself (tests/guest/init): once its 8th
 # hot-added CPU appears it offlines its boot core, so core vcpu2, the last
-# one left in test 4, holds its last online CPUs.  (Offlining the boot core
-# after a core has been removed and plugged again can hang this guest under
-# TCG: that is why no core is plugged twice.)
+# one left in test 4, holds its last online CPUs.  It takes no commands
+# from the host: lines sent to this guest's console were at times never
+# acted on after CPU hotplug.
 #
 # Besides the main monitor the VM has two more: QEMU serves one client per
 # monitor, and events and show run while set holds the first.
