@@ -42,6 +42,7 @@ struct agent {
 	unsigned round_trips;
 	char err_class[128];
 	FILE *trace;
+	struct agent_transport tp;  /* tp.recv NULL: the socket fd */
 	/* ACPI slot per guest logical id: -1 unknown, -2 unreadable */
 	int *slot_of;
 	bool acpi_broken;       /* guest-file-* unusable: do not ask again */
@@ -76,7 +77,11 @@ static int agent_send(struct agent *a, const char *what, const char *buf,
 	char secs[32];
 	int r;
 
-	r = sock_send_all(a->fd, buf, len, deadline, what, VC_EXIT_AGENT, err);
+	if (a->tp.send)
+		r = a->tp.send(a->tp.ctx, buf, len, deadline);
+	else
+		r = sock_send_all(a->fd, buf, len, deadline, what,
+				  VC_EXIT_AGENT, err);
 	if (r == SOCK_CLOSED) {
 		a->closed = true;
 		return vc_err_set(err, VC_EXIT_AGENT,
@@ -101,8 +106,11 @@ static ssize_t agent_recv(struct agent *a, const char *what, int64_t deadline,
 {
 	ssize_t n;
 
-	n = sock_recv(a->fd, a->rbuf, SOCK_READ_SIZE, deadline, what,
-		      VC_EXIT_AGENT, err);
+	if (a->tp.recv)
+		n = a->tp.recv(a->tp.ctx, a->rbuf, SOCK_READ_SIZE, deadline);
+	else
+		n = sock_recv(a->fd, a->rbuf, SOCK_READ_SIZE, deadline, what,
+			      VC_EXIT_AGENT, err);
 	if (n == SOCK_TIMEOUT)
 		return 0;
 	if (n == SOCK_CLOSED) {
@@ -202,8 +210,8 @@ static int agent_sync(struct agent *a, struct vc_err *err)
 {
 	const char *what = "guest-sync-delimited";
 	json_int_t id = agent_random_id();
-	char *text = NULL, *req = NULL, *keep = NULL;
-	size_t klen = 0;
+	char *text = NULL, *req = NULL, *keep = NULL, *grown;
+	size_t klen = 0, kcap = 0;
 	int64_t deadline;
 	json_t *msg;
 	ssize_t n;
@@ -223,10 +231,8 @@ static int agent_sync(struct agent *a, struct vc_err *err)
 	if (text)
 		len = asprintf(&req, "%c%s\n", AGENT_SENTINEL, text);
 	free(text);
-	keep = malloc(AGENT_SYNC_KEEP + SOCK_READ_SIZE);
-	if (len < 0 || !keep) {
-		if (len < 0)
-			req = NULL;
+	if (len < 0) {
+		req = NULL;
 		rc = vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -243,6 +249,19 @@ static int agent_sync(struct agent *a, struct vc_err *err)
 		}
 		if (klen + (size_t)n > AGENT_SYNC_KEEP + SOCK_READ_SIZE)
 			klen = 0;
+		/* Grown as stale bytes come: most syncs see a few dozen. */
+		if (klen + (size_t)n > kcap) {
+			kcap = klen + (size_t)n > 2 * kcap ? klen + (size_t)n
+							   : 2 * kcap;
+			if (kcap > AGENT_SYNC_KEEP + SOCK_READ_SIZE)
+				kcap = AGENT_SYNC_KEEP + SOCK_READ_SIZE;
+			grown = realloc(keep, kcap);
+			if (!grown) {
+				rc = vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+				goto out;
+			}
+			keep = grown;
+		}
 		memcpy(keep + klen, a->rbuf, (size_t)n);
 		klen += (size_t)n;
 		if (agent_scan_sync(keep, &klen, id) == 1)
@@ -260,9 +279,12 @@ out:
 	return rc;
 }
 
-/* trace: a file the session logs its messages to (appended), or NULL. */
+/* trace: a file the session logs its messages to (appended), or NULL;
+ * tp: a transport in place of connecting to path, or NULL. */
 static struct agent *agent_new(const char *path, int timeout_ms,
-			       const char *trace, struct vc_err *err)
+			       const char *trace,
+			       const struct agent_transport *tp,
+			       struct vc_err *err)
 {
 	struct agent *a;
 	size_t i;
@@ -298,7 +320,9 @@ static struct agent *agent_new(const char *path, int timeout_ms,
 		}
 		setvbuf(a->trace, NULL, _IOLBF, 0);
 	}
-	if (agent_connect(a, err) < 0 || agent_sync(a, err) < 0)
+	if (tp)
+		a->tp = *tp;
+	if ((!tp && agent_connect(a, err) < 0) || agent_sync(a, err) < 0)
 		goto fail;
 	return a;
 fail:
@@ -308,12 +332,19 @@ fail:
 
 struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err)
 {
-	return agent_new(path, timeout_ms, NULL, err);
+	return agent_new(path, timeout_ms, NULL, NULL, err);
+}
+
+struct agent *agent_open_transport(const struct agent_transport *tp,
+				   const char *name, int timeout_ms,
+				   struct vc_err *err)
+{
+	return agent_new(name, timeout_ms, NULL, tp, err);
 }
 
 struct agent *agent_open_opts(const struct agent_opts *o, struct vc_err *err)
 {
-	return agent_new(o->path, (int)o->timeout_ms, o->trace, err);
+	return agent_new(o->path, (int)o->timeout_ms, o->trace, NULL, err);
 }
 
 void agent_close(struct agent *a)

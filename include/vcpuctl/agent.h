@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #include "vcpuctl/apply.h"
@@ -51,6 +52,22 @@ struct agent_opts;
  * bounds connect, the sync and, later, every reply (<= 0: no bound).
  * Returns a new session, or NULL with err set. */
 struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err);
+
+/* A transport in place of the socket, for the fuzz target and tests that
+ * feed the client from memory.  recv reads up to cap bytes, waiting until
+ * deadline (util.h); send takes all len bytes.  Both return sock.h's
+ * statuses: bytes read (> 0) or 0 for send, SOCK_CLOSED, SOCK_TIMEOUT. */
+struct agent_transport {
+	ssize_t (*recv)(void *ctx, void *buf, size_t cap, int64_t deadline);
+	int (*send)(void *ctx, const void *buf, size_t len, int64_t deadline);
+	void *ctx;
+};
+
+/* agent_open() over tp (copied; ctx stays the caller's) instead of a
+ * socket; name stands for the path in messages. */
+struct agent *agent_open_transport(const struct agent_transport *tp,
+				   const char *name, int timeout_ms,
+				   struct vc_err *err);
 
 /* agent_open() of o->path with o->timeout_ms, logging to o->trace. */
 struct agent *agent_open_opts(const struct agent_opts *o, struct vc_err *err);
