@@ -3,7 +3,7 @@
  * Plugging a vCPU (QMP device_add) and onlining it (the guest kernel starts
  * using it) are separate steps, as libvirt keeps setvcpus and guestvcpus
  * apart.  This module is the second: a client for qemu-ga on the unix socket
- * of its virtio-serial chardev, on the same framing as QMP (jsonstream.h).
+ * of its virtio-serial chardev, on the same session layer as QMP (session.h).
  *
  * The agent has no greeting and no capabilities step.  A connection starts
  * with guest-sync-delimited and a random id: the agent answers with a 0xff
@@ -32,12 +32,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/types.h>
 #include <jansson.h>
 
 #include "vcpuctl/apply.h"
 #include "vcpuctl/err.h"
 #include "vcpuctl/plan.h"
+#include "vcpuctl/session.h"
 #include "vcpuctl/topology.h"
 
 /* Default bound on connect, sync and each reply. */
@@ -53,19 +53,10 @@ struct agent_opts;
  * Returns a new session, or NULL with err set. */
 struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err);
 
-/* A transport in place of the socket, for the fuzz target and tests that
- * feed the client from memory.  recv reads up to cap bytes, waiting until
- * deadline (util.h); send takes all len bytes.  Both return sock.h's
- * statuses: bytes read (> 0) or 0 for send, SOCK_CLOSED, SOCK_TIMEOUT. */
-struct agent_transport {
-	ssize_t (*recv)(void *ctx, void *buf, size_t cap, int64_t deadline);
-	int (*send)(void *ctx, const void *buf, size_t len, int64_t deadline);
-	void *ctx;
-};
-
-/* agent_open() over tp (copied; ctx stays the caller's) instead of a
- * socket; name stands for the path in messages. */
-struct agent *agent_open_transport(const struct agent_transport *tp,
+/* agent_open() over tp (session.h; copied, ctx stays the caller's)
+ * instead of a socket, for the fuzz target; name stands for the path in
+ * messages. */
+struct agent *agent_open_transport(const struct sess_transport *tp,
 				   const char *name, int timeout_ms,
 				   struct vc_err *err);
 

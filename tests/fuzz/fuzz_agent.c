@@ -320,7 +320,7 @@ static void flow_offline_first(struct agent *a, struct mem *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t chunks[] = { 0, 1, 3, 7 };
-	struct agent_transport tp = { mem_recv, mem_send, NULL };
+	struct sess_transport tp = { mem_recv, mem_send, NULL };
 	struct vc_err err = { 0 };
 	struct agent_view v;
 	struct mem m = { 0 };
