@@ -1155,7 +1155,43 @@ static int agent_outcome_explain(struct agent_outcome *out, int code,
 	return rc;
 }
 
-int agent_online_after_plug(const struct agent_opts *o,
+void agent_link_init(struct agent_link *l, const struct agent_opts *o)
+{
+	memset(l, 0, sizeof(*l));
+	l->opts = o;
+}
+
+struct agent *agent_link_get(struct agent_link *l, struct vc_err *err)
+{
+	if (!l->tried) {
+		l->tried = true;
+		l->a = agent_open_opts(l->opts, &l->err);
+	}
+	if (!l->a)
+		*err = l->err;
+	return l->a;
+}
+
+void agent_link_close(struct agent_link *l)
+{
+	agent_close(l->a);
+	l->a = NULL;
+}
+
+/* Forget the guest paths read so far: after a change of the VM's CPUs a
+ * guest that reuses numbers may give an unplugged CPU's id to a new one. */
+static void agent_forget_paths(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < AGENT_MAX_CPU; i++)
+		a->slot_of[i] = -1;
+	a->acpi_broken = false;
+	free(a->acpi_note);
+	a->acpi_note = NULL;
+}
+
+int agent_online_after_plug(struct agent_link *l,
 			    const struct topology *t,
 			    const struct apply_result *r, int64_t timeout_ms,
 			    struct agent_outcome *out)
@@ -1170,7 +1206,7 @@ int agent_online_after_plug(const struct agent_opts *o,
 
 	memset(out, 0, sizeof(*out));
 	out->online = true;
-	if (!o || !o->path || !r)
+	if (!l || !l->opts || !l->opts->path || !r)
 		return 0;
 	for (i = 0; i < r->n; i++)
 		if (r->items[i].op == PLAN_OP_ADD &&
@@ -1190,13 +1226,14 @@ int agent_online_after_plug(const struct agent_opts *o,
 			for (k = 0; k < r->items[i].count; k++)
 				agent_outcome_add(out, cap, r->items[i].first + k);
 
-	a = agent_open_opts(o, &err);
+	a = agent_link_get(l, &err);
 	if (!a) {
 		rc = agent_outcome_fail(out, err.code == VC_EXIT_INTERNAL
 					? VC_EXIT_INTERNAL : VC_EXIT_NOT_ONLINE,
 					"guest agent: %s", err.msg);
 		goto out;
 	}
+	agent_forget_paths(a);
 	/* The guest learns of a plug through an ACPI event and lists the CPU
 	 * some time later; ask until it is there and online. */
 	for (;;) {
@@ -1243,12 +1280,11 @@ out:
 	out->code = rc;
 	out->elapsed_ms = vc_now_ms() - start;
 	agent_view_free(&v);
-	agent_close(a);
 	free(tried);
 	return rc;
 }
 
-int agent_offline_before_unplug(const struct agent_opts *o,
+int agent_offline_before_unplug(struct agent_link *l,
 				const struct topology *t, const struct plan *p,
 				struct agent_outcome *out)
 {
@@ -1263,7 +1299,8 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 
 	memset(out, 0, sizeof(*out));
 	out->online = false;
-	if (!o || !o->path || !o->offline_first || !p || !t)
+	if (!l || !l->opts || !l->opts->path || !l->opts->offline_first ||
+	    !p || !t)
 		return 0;
 	for (i = 0; i < p->n_steps; i++)
 		if (p->steps[i].op == PLAN_OP_DEL)
@@ -1287,7 +1324,7 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	if (!out->n)
 		goto out;
 
-	a = agent_open_opts(o, &err);
+	a = agent_link_get(l, &err);
 	if (!a || agent_view_query(a, t, &v, &err) < 0) {
 		agent_outcome_mark(out, AGENT_VCPU_NOT_TRIED);
 		rc = agent_outcome_fail(out, err.code == VC_EXIT_INTERNAL
@@ -1340,7 +1377,6 @@ out:
 	out->code = rc;
 	out->elapsed_ms = vc_now_ms() - start;
 	agent_view_free(&v);
-	agent_close(a);
 	free(tried);
 	return rc;
 }

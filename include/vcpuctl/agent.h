@@ -233,26 +233,43 @@ struct agent_outcome {
 	int64_t elapsed_ms;     /* time the guest step took */
 };
 
+/* The guest agent session of one command (set, add, del): opened when a
+ * step first needs it, then shared by every step of the command, and
+ * closed by agent_link_close().  A failed open is not retried: each later
+ * step gets the same error. */
+struct agent_link {
+	const struct agent_opts *opts;  /* borrowed; NULL: no guest step */
+	struct agent *a;                /* owned; NULL until opened */
+	bool tried;
+	struct vc_err err;              /* why the open failed */
+};
+
+void agent_link_init(struct agent_link *l, const struct agent_opts *o);
+/* The session, opened at the first call; NULL with *err a copy of why. */
+struct agent *agent_link_get(struct agent_link *l, struct vc_err *err);
+void agent_link_close(struct agent_link *l);
+
 /* After a plug: bring every vCPU that r reports APPLY_PLUGGED online in the
  * guest, and wait (up to timeout_ms; <= 0: no bound) until the agent
- * reports each one online.  t is the topology after the plug.  Without
- * o->path or with nothing plugged: returns 0 and out is empty.
+ * reports each one online.  t is the topology after the plug; guest paths
+ * read before it are read again.  Without l->opts->path or with nothing
+ * plugged: returns 0 and out is empty.
  * Returns 0 when all are online, else VC_EXIT_NOT_ONLINE with out->error
  * saying why (agent unreachable, vCPU not seen by the guest in time,
  * refused) and each vCPU's state in out.  Never touches QEMU: the plug
  * result in r stands as it is.  VC_EXIT_INTERNAL on out of memory. */
-int agent_online_after_plug(const struct agent_opts *o,
+int agent_online_after_plug(struct agent_link *l,
 			    const struct topology *t,
 			    const struct apply_result *r, int64_t timeout_ms,
 			    struct agent_outcome *out);
 
-/* Before an unplug, with o->offline_first: take the vCPUs of p's PLAN_OP_DEL
+/* Before an unplug, with l->opts->offline_first: take the vCPUs of p's PLAN_OP_DEL
  * steps offline in the guest.  Only done with an exact (ACPI) match: an
  * assumed one could offline the wrong CPU.  Returns 0 (also when there is
  * nothing to do), or VC_EXIT_AGENT with out->error set when some could not
  * be offlined.  The unplug may go ahead either way: the guest kernel
  * offlines a CPU itself before it ejects it. */
-int agent_offline_before_unplug(const struct agent_opts *o,
+int agent_offline_before_unplug(struct agent_link *l,
 				const struct topology *t, const struct plan *p,
 				struct agent_outcome *out);
 

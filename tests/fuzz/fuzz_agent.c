@@ -6,14 +6,17 @@
  * agent_open() (guest-sync-delimited), then, picked by the first byte,
  * guest-get-vcpus, the match of guest CPUs to vCPUs (which reads
  * /sys/.../firmware_node/path through guest-file-open/-read/-close),
- * guest-set-vcpus, or the offline-first sequence (match, offline the
- * mapped CPUs, match again).
+ * guest-set-vcpus, or the guest steps of a resize on that one session:
+ * agent_offline_before_unplug() of vCPUs 1-3 (match, offline, match
+ * again), agent_online_after_plug() of vCPUs 4-5.
  *
  * The agent answers each request after it arrives, and the client drops
  * whatever came before its sync was answered; so the transport hands the
  * input over a line per read, only when the client reads.  The first byte
  * also shapes the delivery (see struct mem):
- *   bits 0-1  flow: 0 get-vcpus, 1 match, 2 set-vcpus, 3 offline-first
+ *   bits 0-1  flow: 0 get-vcpus, 1 match, 2 set-vcpus, 3 offline-first;
+ *             with bit 6: 4 online-after-plug, 5 match twice (the paths
+ *             cached), 6 and 7 as 2 and 3
  *   bit 2     the end of the input is a timeout, not a hang-up
  *   bit 3     everything left in one read (many messages per read)
  *   bits 4-5  each line cut into reads of 1, 3 or 7 bytes (0: whole)
@@ -24,8 +27,10 @@
  * and an agent or internal exit code; guest-set-vcpus never reports more
  * changes than it was asked for, and its states say exactly which; a
  * guest-get-vcpus list is sorted and unique; an ACPI match is one to one,
- * inside the VM, and puts no other CPU on the boot vCPU; CPUs are offlined
- * only on an ACPI match.
+ * inside the VM, and puts no other CPU on the boot vCPU; offline-first
+ * offlines CPUs only on an ACPI match, never guest CPU 0, and onlines
+ * none; online-after-plug offlines none; either's exit code means what
+ * agent.h says.
  *
  * The sync id is random in vcpuctl; here getrandom() is replaced so it is
  * always AGENT_FUZZ_ID, and seeds can answer the sync.
@@ -36,6 +41,8 @@
 #include <sys/random.h>
 
 #include "vcpuctl/agent.h"
+#include "vcpuctl/apply.h"
+#include "vcpuctl/plan.h"
 #include "vcpuctl/sock.h"
 #include "vcpuctl/topology.h"
 #include "fuzz_main.h"
@@ -111,6 +118,8 @@ struct mem {
 	bool end_timeout;   /* past the end: SOCK_TIMEOUT, not SOCK_CLOSED */
 	unsigned requests;  /* request lines the client sent */
 	unsigned set_vcpus; /* of which guest-set-vcpus */
+	unsigned onlined;   /* guest-set-vcpus entries online: true */
+	unsigned offlined;  /* online: false */
 	size_t line_left;   /* bytes of the current line not yet read */
 };
 
@@ -139,16 +148,33 @@ static ssize_t mem_recv(void *ctx, void *buf, size_t cap, int64_t deadline)
 	return (ssize_t)n;
 }
 
+/* Count requests; of guest-set-vcpus, what each entry asks.  Guest CPU
+ * 0 is never offlined, whatever the guest said. */
 static int mem_send(void *ctx, const void *buf, size_t len, int64_t deadline)
 {
 	static const char set[] = "\"guest-set-vcpus\"";
 	struct mem *m = ctx;
+	json_t *req, *e;
+	size_t i;
 
 	(void)deadline;
 	if (memchr(buf, '\n', len))
 		m->requests++;
-	if (memmem(buf, len, set, sizeof(set) - 1))
-		m->set_vcpus++;
+	if (!memmem(buf, len, set, sizeof(set) - 1))
+		return 0;
+	m->set_vcpus++;
+	req = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
+	json_array_foreach(json_object_get(json_object_get(req, "arguments"),
+					   "vcpus"), i, e) {
+		if (json_is_true(json_object_get(e, "online"))) {
+			m->onlined++;
+		} else {
+			m->offlined++;
+			if (json_integer_value(json_object_get(e, "logical-id")) == 0)
+				abort();
+		}
+	}
+	json_decref(req);
 	return 0;
 }
 
@@ -284,37 +310,63 @@ static void flow_set(struct agent *a)
 	check_changes(ch, 3, rc);
 }
 
-/* What --guest-offline-first does: offline the online vCPUs 1-3 in the
- * guest, trusting only an ACPI match, then look again. */
-static void flow_offline_first(struct agent *a, struct mem *m)
+static void check_outcome(const struct agent_outcome *out, int rc,
+			  int fail_code)
 {
-	struct agent_change ch[3];
-	struct vc_err err = { 0 };
-	const struct agent_gcpu *g;
-	struct agent_view v;
-	unsigned sent = m->set_vcpus;
-	size_t n = 0;
-	int i, rc;
+	size_t i;
 
-	if (flow_view(a, &v) < 0)
-		return;
-	for (i = 1; v.how == AGENT_MAP_ACPI && i < 4; i++) {
-		g = agent_view_vcpu(&v, i);
-		if (g && g->online && g->logical_id != 0)
-			ch[n++] = (struct agent_change){ .logical_id = g->logical_id };
-	}
-	if (n && agent_check_changes(&v.guest, ch, n, &err) == 0) {
-		rc = agent_set_vcpus(a, ch, n, &err);
-		SAY("offline %zu: %d\n", n, rc);
-		if (rc < 0)
-			check_err(&err);
-		check_changes(ch, n, rc);
-	}
-	if (v.how != AGENT_MAP_ACPI && m->set_vcpus != sent)
+	SAY("%s: %d%s%s\n", out->online ? "online" : "offline", rc,
+	    out->error ? ": " : "", out->error ? out->error : "");
+	if (rc != out->code ||
+	    (rc && rc != fail_code && rc != VC_EXIT_INTERNAL) ||
+	    (rc && !out->error))
 		abort();
-	agent_view_free(&v);
-	if (flow_view(a, &v) == 0)
-		agent_view_free(&v);
+	for (i = 0; rc == 0 && i < out->n; i++)
+		if (out->online ? out->items[i].state != AGENT_VCPU_ONLINE
+				: out->items[i].state != AGENT_VCPU_OFFLINE &&
+				  out->items[i].state != AGENT_VCPU_WAS_OFFLINE)
+			abort();
+}
+
+/* --guest-offline-first before unplugging vCPUs 1-3. */
+static void flow_offline_first(struct agent_link *l, struct mem *m)
+{
+	struct plan_step st = { .op = PLAN_OP_DEL, .first = 1, .count = 3 };
+	struct plan p = { .steps = &st, .n_steps = 1 };
+	struct agent_opts o = { .path = "fuzz", .offline_first = true };
+	struct agent_outcome out;
+	int rc;
+
+	l->opts = &o;
+	rc = agent_offline_before_unplug(l, &topo, &p, &out);
+	check_outcome(&out, rc, VC_EXIT_AGENT);
+	/* out.how is the last match's; a refusal to act names the first. */
+	if (m->onlined ||
+	    (m->set_vcpus && out.error &&
+	     !strncmp(out.error, "not offlining first", 19)))
+		abort();
+	agent_outcome_free(&out);
+	l->opts = NULL;
+}
+
+/* --guest-agent after plugging vCPUs 4-5; a short wait, as each round
+ * without news sleeps until it. */
+static void flow_online_after_plug(struct agent_link *l, struct mem *m)
+{
+	struct apply_item it = { .op = PLAN_OP_ADD, .first = 4, .count = 2,
+				 .state = APPLY_PLUGGED };
+	struct apply_result r = { .items = &it, .n = 1 };
+	struct agent_opts o = { .path = "fuzz" };
+	struct agent_outcome out;
+	int rc;
+
+	l->opts = &o;
+	rc = agent_online_after_plug(l, &topo, &r, 1, &out);
+	check_outcome(&out, rc, VC_EXIT_NOT_ONLINE);
+	if (m->offlined)
+		abort();
+	agent_outcome_free(&out);
+	l->opts = NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -322,9 +374,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const size_t chunks[] = { 0, 1, 3, 7 };
 	struct sess_transport tp = { mem_recv, mem_send, NULL };
 	struct vc_err err = { 0 };
+	struct agent_link link;
 	struct agent_view v;
 	struct mem m = { 0 };
 	struct agent *a;
+	unsigned flow;
 
 	if (size < 1)
 		return 0;
@@ -340,21 +394,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_err(&err);
 		return 0;
 	}
-	switch (data[0] & 3) {
+	/* The resize steps take the session as a command holds it. */
+	agent_link_init(&link, NULL);
+	link.a = a;
+	link.tried = true;
+	flow = (data[0] & 3) | ((data[0] >> 4) & 4);
+	switch (flow) {
 	case 0:
 		flow_get(a);
 		break;
 	case 1:
+	case 5:
 		if (flow_view(a, &v) == 0)
+			agent_view_free(&v);
+		if (flow == 5 && flow_view(a, &v) == 0)
 			agent_view_free(&v);
 		break;
 	case 2:
+	case 6:
 		flow_set(a);
 		break;
 	case 3:
-		flow_offline_first(a, &m);
+	case 7:
+		flow_offline_first(&link, &m);
+		break;
+	case 4:
+		flow_online_after_plug(&link, &m);
 		break;
 	}
-	agent_close(a);
+	agent_link_close(&link);
 	return 0;
 }

@@ -91,13 +91,36 @@ agent_seeds() {
 	{ printf "\\x01$sync$gcpus%s\\n" "$(paths "${acpi[0]}")"
 	  printf '{"error": {"class": "GenericError", "desc": "open failed"}}\n'
 	} >"$d/acpi-open-fails-midway"
-	# offline-first: match, offline, match again (paths cached).
-	printf "\\x03$sync$gcpus%s\n"'{"return": 2}\n'"$gcpus" "$(paths "${acpi[@]}")" >"$d/offline-first"
+	# offline-first of vCPUs 1-3: match, offline, match again (paths
+	# cached).
+	off='{"return": [{"online": true, "can-offline": false, "logical-id": 0}, {"online": false, "can-offline": true, "logical-id": 1}, {"online": false, "can-offline": true, "logical-id": 2}, {"online": false, "can-offline": true, "logical-id": 3}]}\n'
+	printf "\\x03$sync$gcpus%s\n"'{"return": 2}\n'"$off" "$(paths "${acpi[@]}")" >"$d/offline-first"
 	printf "\\x03$sync$gcpus%s\n"'{"return": 2}\n'"$gcpus" \
 		"$(paths "${acpi[0]}" '\\_SB_.CPUS.C003\n' "${acpi[2]}" '\\_SB_.CPUS.C001\n')" >"$d/offline-first-swapped"
+	printf "\\x03$sync$gcpus%s\n"'{"return": 2}\n'"$off" \
+		"$(paths '\\_SB_.CPUS.C002\n' "${acpi[1]}" '\\_SB_.CPUS.C000\n' "${acpi[3]}")" >"$d/offline-first-cpu0-elsewhere"
 	printf "\\x03$sync$gcpus"'{"error": {"class": "CommandNotFound", "desc": "disabled"}}\n'"$gcpus" >"$d/offline-first-identity"
 	printf "\\x03$sync$gcpus%s\n"'{"return": 5}\n' "$(paths "${acpi[@]}")" >"$d/offline-first-overcount"
+	printf "\\x03$sync$gcpus%s\n"'{"error": {"class": "GenericError", "desc": "busy"}}\n'"$gcpus" "$(paths "${acpi[@]}")" >"$d/offline-first-refused"
 	printf "\\x07$sync$gcpus%s" "$(paths "${acpi[@]:0:2}")" >"$d/offline-first-timeout-resync"
+	# online-after-plug of vCPUs 4-5: the guest lists them offline, is
+	# asked, lists them online; or never sees them; or refuses.
+	plugged='{"return": [{"online": true, "can-offline": false, "logical-id": 0}, {"online": true, "can-offline": true, "logical-id": 1}, {"online": false, "can-offline": true, "logical-id": 2}, {"online": true, "can-offline": true, "logical-id": 3}, {"online": false, "can-offline": true, "logical-id": 4}, {"online": false, "can-offline": true, "logical-id": 5}]}\n'
+	onl='{"return": [{"online": true, "can-offline": false, "logical-id": 0}, {"online": true, "can-offline": true, "logical-id": 1}, {"online": false, "can-offline": true, "logical-id": 2}, {"online": true, "can-offline": true, "logical-id": 3}, {"online": true, "can-offline": true, "logical-id": 4}, {"online": true, "can-offline": true, "logical-id": 5}]}\n'
+	printf "\\x40$sync$plugged%s\n"'{"return": 2}\n'"$onl" \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C005\n')" >"$d/online-after-plug"
+	printf "\\x40$sync$plugged%s\n"'{"return": 2}\n'"$onl" \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C005\n' '\\_SB_.CPUS.C004\n')" >"$d/online-after-plug-swapped"
+	printf "\\x40$sync$gcpus%s\n$gcpus$gcpus" "$(paths "${acpi[@]}")" >"$d/online-after-plug-not-seen"
+	printf "\\x40$sync$plugged%s\n"'{"error": {"class": "GenericError", "desc": "no"}}\n'"$plugged" \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C005\n')" >"$d/online-after-plug-refused"
+	printf "\\x40$sync$plugged%s\n"'{"return": 1}\n'"$plugged" \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C004\n')" >"$d/online-after-plug-two-on-one"
+	printf "\\x40$sync$plugged"'{"error": {"class": "CommandNotFound", "desc": "disabled"}}\n{"return": 2}\n'"$onl" >"$d/online-after-plug-identity"
+	# match twice: the second reads only the paths of CPUs it has not seen.
+	printf "\\x41$sync$gcpus%s\n$plugged%s\n" "$(paths "${acpi[@]}")" \
+		"$(paths '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C005\n')" >"$d/view-twice-cached"
+	printf "\\x41$sync$plugged%s\n$gcpus" "$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C005\n')" >"$d/view-twice-cpus-gone"
 }
 if [ "${1:-}" = --agent ]; then
 	agent_seeds
