@@ -696,11 +696,12 @@ static int agent_slot_vcpu(const struct topology *t, int slot)
 	return slot;
 }
 
-/* Returns 0, -1 when the guest cannot read its ACPI paths, or -2 with
- * v->note set when what it reads cannot be true: a slot the VM does not
- * have, two guest CPUs on one vCPU, or another CPU on the boot vCPU.  A
- * mapping with any of those is not used at all: every entry came from the
- * same guest. */
+/* Returns 0, -1 when the guest cannot read its ACPI paths or one is not a
+ * QEMU CPU name (firmware that names CPUs otherwise, as the legacy "CPxx"
+ * hotplug does), or -2 with v->note set when what it reads cannot be
+ * true: a slot the VM does not have, two guest CPUs on one vCPU, or
+ * another CPU on the boot vCPU.  A mapping with any of those is not used
+ * at all: every entry came from the same guest. */
 static int agent_map_acpi(struct agent *a, const struct topology *t,
 			  struct agent_view *v)
 {
@@ -715,6 +716,14 @@ static int agent_map_acpi(struct agent *a, const struct topology *t,
 		slot = agent_acpi_slot(a, id);
 		if (a->acpi_broken)
 			return -1;
+		if (uniform && slot < 0) {
+			/* A CPU left out would read as absent: no match. */
+			free(a->acpi_note);
+			if (asprintf(&a->acpi_note, "the ACPI path of guest CPU %d is not a QEMU CPU name",
+				     id) < 0)
+				a->acpi_note = NULL;
+			return -1;
+		}
 		idx = slot >= 0 ? agent_slot_vcpu(t, slot) : -1;
 		if (uniform && slot >= 0 && idx < 0)
 			r = asprintf(&v->note, "the guest's ACPI id of guest CPU %d is slot %d, which this VM does not have (%zu vCPUs)",
@@ -1294,7 +1303,7 @@ int agent_offline_before_unplug(struct agent_link *l,
 	const struct agent_gcpu *g;
 	int64_t start = vc_now_ms();
 	size_t i, cap = 0;
-	bool *tried = NULL, *was, all_offline = true;
+	bool *tried = NULL, *was, *unlisted, all_offline = true;
 	int k, idx, rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -1308,12 +1317,13 @@ int agent_offline_before_unplug(struct agent_link *l,
 	if (!cap)
 		return 0;
 	out->items = calloc(cap, sizeof(*out->items));
-	tried = calloc(2 * cap, sizeof(*tried));
+	tried = calloc(3 * cap, sizeof(*tried));
 	if (!out->items || !tried) {
 		free(tried);
 		return agent_outcome_fail(out, VC_EXIT_INTERNAL, "out of memory");
 	}
 	was = tried + cap;
+	unlisted = tried + 2 * cap;
 	for (i = 0; i < p->n_steps; i++)
 		for (k = 0; p->steps[i].op == PLAN_OP_DEL && k < p->steps[i].count; k++) {
 			idx = p->steps[i].first + k;
@@ -1344,6 +1354,7 @@ int agent_offline_before_unplug(struct agent_link *l,
 	for (i = 0; i < out->n; i++) {
 		/* Already offline: nothing to ask, and the report says so. */
 		was[i] = out->items[i].state == AGENT_VCPU_OFFLINE;
+		unlisted[i] = out->items[i].state == AGENT_VCPU_ABSENT;
 		g = agent_view_vcpu(&v, out->items[i].index);
 		if (g && g->online && (!g->can_offline || g->logical_id == 0))
 			out->items[i].state = AGENT_VCPU_FAILED;
@@ -1360,9 +1371,10 @@ int agent_offline_before_unplug(struct agent_link *l,
 		goto out;
 	}
 	agent_outcome_observe(out, &v);
-	/* A CPU the guest no longer lists has nothing left to offline. */
+	/* A CPU the guest no longer lists has nothing left to offline; one
+	 * it never listed is not known to be offline. */
 	for (i = 0; i < out->n; i++) {
-		if (out->items[i].state == AGENT_VCPU_ABSENT)
+		if (out->items[i].state == AGENT_VCPU_ABSENT && !unlisted[i])
 			out->items[i].state = AGENT_VCPU_OFFLINE;
 		if (out->items[i].state == AGENT_VCPU_OFFLINE)
 			out->items[i].state = was[i] ? AGENT_VCPU_WAS_OFFLINE

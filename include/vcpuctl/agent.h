@@ -146,7 +146,8 @@ const char *agent_change_state_name(enum agent_change_state s);
 enum agent_map_how {
 	AGENT_MAP_NONE,     /* no match: the guest's view is shown alone */
 	/* exact: /sys/devices/system/cpu/cpuN/firmware_node/path read with
-	 * guest-file-open/-read (a Linux guest on an ACPI machine) */
+	 * guest-file-open/-read (a Linux guest on an ACPI machine), every one
+	 * a QEMU CPU name ("\_SB_.CPUS.C005") */
 	AGENT_MAP_ACPI,
 	/* assumed: the guest lists exactly the logical ids that equal the
 	 * online vCPU indexes, which holds when vCPUs were plugged in
@@ -267,8 +268,9 @@ int agent_online_after_plug(struct agent_link *l,
  * steps offline in the guest.  Only done with an exact (ACPI) match: an
  * assumed one could offline the wrong CPU.  Returns 0 (also when there is
  * nothing to do), or VC_EXIT_AGENT with out->error set when some could not
- * be offlined.  The unplug may go ahead either way: the guest kernel
- * offlines a CPU itself before it ejects it. */
+ * be offlined (a vCPU the guest does not list stays "absent": it is not
+ * known to be offline).  The unplug may go ahead either way: the guest
+ * kernel offlines a CPU itself before it ejects it. */
 int agent_offline_before_unplug(struct agent_link *l,
 				const struct topology *t, const struct plan *p,
 				struct agent_outcome *out);
