@@ -116,7 +116,6 @@ struct mem {
 	size_t chunk;       /* bytes per read within a line; 0: the whole line */
 	bool flood;         /* everything left in one read */
 	bool end_timeout;   /* past the end: SOCK_TIMEOUT, not SOCK_CLOSED */
-	unsigned requests;  /* request lines the client sent */
 	unsigned set_vcpus; /* of which guest-set-vcpus */
 	unsigned onlined;   /* guest-set-vcpus entries online: true */
 	unsigned offlined;  /* online: false */
@@ -148,7 +147,7 @@ static ssize_t mem_recv(void *ctx, void *buf, size_t cap, int64_t deadline)
 	return (ssize_t)n;
 }
 
-/* Count requests; of guest-set-vcpus, what each entry asks.  Guest CPU
+/* Of guest-set-vcpus requests, count what each entry asks.  Guest CPU
  * 0 is never offlined, whatever the guest said. */
 static int mem_send(void *ctx, const void *buf, size_t len, int64_t deadline)
 {
@@ -158,8 +157,6 @@ static int mem_send(void *ctx, const void *buf, size_t len, int64_t deadline)
 	size_t i;
 
 	(void)deadline;
-	if (memchr(buf, '\n', len))
-		m->requests++;
 	if (!memmem(buf, len, set, sizeof(set) - 1))
 		return 0;
 	m->set_vcpus++;
