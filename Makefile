@@ -66,7 +66,7 @@ export VCPUCTL := $(abspath $(PROG))
 export VCPUCTL_BUILD := $(abspath $(BUILD))
 
 .PHONY: all deps check check-fresh pkgcheck check-unit check-cli check-e2e check-asan check-valgrind \
-	check-fuzz fuzz fuzz-bins guest hostvm check-hostvm demo bench bench-libvirt install uninstall clean lint-man
+	check-fuzz fuzz fuzz-bins guest guest-ppc64 hostvm check-hostvm demo bench bench-libvirt install uninstall clean lint-man
 
 all: $(PROG) $(TOOLS_BIN)
 
@@ -137,8 +137,13 @@ check-cli: all
 guest:
 	tests/guest/build.sh $(BUILD)/guest
 
-check-e2e: all guest
-	VCPUCTL_GUEST=$(abspath $(BUILD))/guest $(BATS) tests/e2e
+# The pseries guest (tests/e2e/pseries.bats): ppc64el kernel and busybox.
+guest-ppc64:
+	tests/guest/build.sh --arch ppc64el $(BUILD)/guest-ppc64
+
+check-e2e: all guest guest-ppc64
+	VCPUCTL_GUEST=$(abspath $(BUILD))/guest VCPUCTL_GUEST_PPC64=$(abspath $(BUILD))/guest-ppc64 \
+		$(BATS) tests/e2e
 
 hostvm:
 	tests/hostvm/build.sh $(BUILD)/hostvm

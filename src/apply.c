@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vcpuctl/apply.h"
 #include "vcpuctl/qmp.h"
@@ -21,6 +22,13 @@
  * trip. */
 #define POLL_FIRST_MS 50
 #define POLL_MAX_MS 1000
+
+/* A plug into a slot whose core QEMU is still tearing down is retried for
+ * this long, first after PLUG_RETRY_FIRST_MS, then twice as long each time
+ * up to PLUG_RETRY_MAX_MS (plug_leaving_slot). */
+#define PLUG_LEAVING_MS 2000
+#define PLUG_RETRY_FIRST_MS 10
+#define PLUG_RETRY_MAX_MS 200
 
 /* ACPI OST source values QEMU reports: 3 is an eject request (Notify),
  * 0x103 the _EJx processing. */
@@ -447,6 +455,101 @@ lost:
 	return r->code;
 }
 
+/* QEMU's device_add error for an id in use: "Duplicate device ID 'vcpu6'"
+ * (GenericError) names the id. */
+static bool is_duplicate_id(const struct vc_err *err, const char *id)
+{
+	char want[VC_ERR_MSG_MAX];
+
+	snprintf(want, sizeof(want), "Duplicate device ID '%s'", id);
+	return err->code == VC_EXIT_QEMU && strstr(err->msg, want);
+}
+
+/* Does query-cpus-fast list a vCPU at or under path?  1 or 0; -1 with err
+ * set when the query failed. */
+static int cpus_fast_lists_under(struct qmp *q, const char *path,
+				 struct vc_err *err)
+{
+	json_t *rows = qmp_call(q, "query-cpus-fast", NULL, err), *row;
+	size_t i;
+	int found = 0;
+
+	if (!rows)
+		return -1;
+	json_array_foreach(rows, i, row) {
+		const char *qom = json_string_value(json_object_get(row, "qom-path"));
+
+		if (qom && path_is_under(qom, path)) {
+			found = 1;
+			break;
+		}
+	}
+	json_decref(rows);
+	return found;
+}
+
+/* A device_add of a free slot failed.  QEMU removes a core in steps (on
+ * pseries its threads one by one, answering the monitor in between):
+ * query-hotpluggable-cpus shows the slot free, which is what the plan
+ * read, while the device, and so its id, and its last threads in
+ * query-cpus-fast are not gone yet; the device_add then fails with
+ * "Duplicate device ID".  Only on that failure, and only for an id no
+ * plugged entity of t holds (that is a true duplicate), query-cpus-fast
+ * is read: while it lists a vCPU under the device's path the device is
+ * leaving, and the device_add is sent again after a pause, for at most
+ * PLUG_LEAVING_MS.  The common path costs no round trip more.  Returns
+ * the reply, or NULL with err set: the last device_add's error, or, when
+ * the device was still leaving at the bound, VC_EXIT_TIMEOUT saying so. */
+static json_t *plug_leaving_slot(struct qmp *q, const struct topology *t,
+				 const struct apply_item *it, json_t *args,
+				 struct vc_err *err)
+{
+	int64_t deadline = vc_now_ms() + PLUG_LEAVING_MS;
+	int pause = PLUG_RETRY_FIRST_MS, tries = 1;
+	const struct topo_entity *holder = topo_find_alias(t, it->device_id);
+	struct vc_err qerr = { 0 };
+
+	if (holder && holder->online)
+		return NULL;
+	while (is_duplicate_id(err, it->device_id)) {
+		struct timespec ts;
+		json_t *ret;
+		int64_t now;
+		int leaving = cpus_fast_lists_under(q, it->qom_path, &qerr);
+
+		if (leaving < 0) {
+			if (qerr.code == VC_EXIT_CONN)
+				*err = qerr;
+			return NULL;
+		}
+		if (!leaving)
+			return NULL;
+		now = vc_now_ms();
+		if (now >= deadline) {
+			vc_err_set(err, VC_EXIT_TIMEOUT,
+				   "device_add: QEMU is still removing the earlier "
+				   "device %s (query-cpus-fast lists its vCPUs, "
+				   "query-hotpluggable-cpus shows its slot free); "
+				   "%d tries in %d ms; try again later",
+				   it->device_id, tries, PLUG_LEAVING_MS);
+			return NULL;
+		}
+		if (pause > deadline - now)
+			pause = (int)(deadline - now);
+		/* Events that come meanwhile wait in the socket. */
+		ts.tv_sec = pause / 1000;
+		ts.tv_nsec = (long)(pause % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+		pause = pause * 2 > PLUG_RETRY_MAX_MS ? PLUG_RETRY_MAX_MS : pause * 2;
+		tries++;
+		vc_err_clear(err);
+		ret = qmp_call(q, "device_add", args, err);
+		if (ret)
+			return ret;
+	}
+	return NULL;
+}
+
 int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 	       const struct apply_opts *o, struct apply_result *r)
 {
@@ -516,6 +619,9 @@ int apply_plan(struct qmp *q, struct topology *t, const struct plan *p,
 			break;
 		}
 		ret = qmp_call(q, name, json_object_get(cmd, "arguments"), &err);
+		if (!ret && s->op == PLAN_OP_ADD)
+			ret = plug_leaving_slot(q, t, it, json_object_get(cmd, "arguments"),
+						&err);
 		if (!ret) {
 			char why[VC_ERR_MSG_MAX + 64];
 

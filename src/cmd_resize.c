@@ -213,11 +213,13 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 		break;
 	case MODE_ADD:
 		tables[0] = change_options;
+		tables[1] = placement_options;  /* hidden: see below */
 		args_doc = "LIST";
 		doc = "Plug the named vCPUs." LIST_DOC;
 		break;
 	case MODE_DEL:
 		tables[0] = change_options;
+		tables[1] = placement_options;
 		args_doc = "LIST";
 		doc = "Unplug the named vCPUs, and wait until the guest released them." LIST_DOC;
 		break;
@@ -228,7 +230,14 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 			if (a->mode == MODE_ADD && (tables[t][i].key == OPT_NO_WAIT ||
 						    tables[t][i].key == 't'))
 				continue;
-			opts[n++] = tables[t][i];
+			opts[n] = tables[t][i];
+			/* add and del name their vCPUs.  Their placement options
+			 * are there only to be refused by name: argp would take
+			 * "--node" for --node-affinity. */
+			if ((a->mode == MODE_ADD || a->mode == MODE_DEL) &&
+			    tables[t] == placement_options)
+				opts[n].flags |= OPTION_HIDDEN;
+			n++;
 		}
 	memset(&opts[n], 0, sizeof(opts[n]));
 	memset(&argp, 0, sizeof(argp));
@@ -256,10 +265,11 @@ static int print_result(const struct resize_args *a, const struct resize_request
 	}
 	if (a->common.json)
 		return out_result_doc(stdout, a->command, &res->topo, &res->plan,
-				      &res->apply, res->guest);
+				      &res->apply, res->guest, &res->sweep);
 	if (a->common.quiet && !res->code)
 		return 0;
-	out_result_text(stdout, a->command, &res->topo, &res->plan, &res->apply);
+	out_result_text(stdout, a->command, &res->topo, &res->plan, &res->apply,
+			&res->sweep);
 	text = res->guest ? agent_outcome_text(res->guest) : NULL;
 	if (text)
 		printf("%s\n", text);

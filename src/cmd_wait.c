@@ -101,9 +101,9 @@ int cmd_wait(int argc, char **argv)
 	for (i = 0; i < res.n_warnings; i++)
 		cli_warn(&a.common, "%s", res.warnings[i]);
 	if (a.common.json)
-		out_result_doc(stdout, "wait", &res.topo, NULL, &res.apply, NULL);
+		out_result_doc(stdout, "wait", &res.topo, NULL, &res.apply, NULL, &res.sweep);
 	else if (!a.common.quiet || res.code)
-		out_result_text(stdout, "wait", &res.topo, NULL, &res.apply);
+		out_result_text(stdout, "wait", &res.topo, NULL, &res.apply, &res.sweep);
 	code = res.code ? cli_fail_after(&a.common, &res.failure) : VC_EXIT_OK;
 out:
 	cli_stats(&a.common, q);

@@ -76,7 +76,7 @@ const struct vc_exit_info vc_exit_codes[] = {
 	{ VC_EXIT_GUEST, "guest-rejected", "the guest rejected an unplug" },
 	{ VC_EXIT_TIMEOUT, "timeout", "timed out; removals are still pending" },
 	{ VC_EXIT_PARTIAL, "partial", "partial: some steps were done, then one failed" },
-	{ VC_EXIT_NOT_TUNED, "not-tuned", "plugged, but thread tuning failed" },
+	{ VC_EXIT_NOT_TUNED, "not-tuned", "plugged, but thread tuning failed; or a removed vCPU's cgroup was left" },
 	{ VC_EXIT_NOT_ONLINE, "not-online", "plugged, but not brought online in the guest" },
 	{ VC_EXIT_BUSY, "busy", "busy: another vcpuctl holds this VM's lock" },
 	{ VC_EXIT_AGENT, "agent", "guest agent error" },

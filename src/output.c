@@ -685,8 +685,70 @@ static int result_ctx_init(struct result_ctx *c, const struct topology *t,
 	return 0;
 }
 
+/* ---- the vcpuN cgroups a run swept ------------------------------------ */
+
+#define SWEEP(c, i) (&((const struct tune_sweep *)(c))->items[i])
+
+static void get_c_index(const void *c, size_t i, struct fv *v)
+{
+	fv_int(v, SWEEP(c, i)->vcpu);
+}
+
+static void get_c_state(const void *c, size_t i, struct fv *v)
+{
+	static const char *const names[] = {
+		[TUNE_SWEEP_REMOVED] = "removed", [TUNE_SWEEP_KEPT] = "kept",
+		[TUNE_SWEEP_LEFT] = "left", [TUNE_SWEEP_FOREIGN] = "foreign",
+	};
+
+	fv_str(v, names[SWEEP(c, i)->state]);
+}
+
+static const char *text_c_state(const void *c, size_t i, char *buf, size_t size)
+{
+	(void)buf;
+	(void)size;
+	switch (SWEEP(c, i)->state) {
+	case TUNE_SWEEP_REMOVED: return "cgroup removed";
+	case TUNE_SWEEP_KEPT: return "cgroup kept (removal pending)";
+	case TUNE_SWEEP_LEFT: return "cgroup left";
+	case TUNE_SWEEP_FOREIGN: return "cgroup left alone";
+	}
+	return NULL;
+}
+
+static void get_c_path(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, SWEEP(c, i)->path);
+}
+
+/* A reason names the directory itself. */
+static const char *text_c_path(const void *c, size_t i, char *buf, size_t size)
+{
+	(void)buf;
+	(void)size;
+	return SWEEP(c, i)->reason ? NULL : SWEEP(c, i)->path;
+}
+
+static void get_c_reason(const void *c, size_t i, struct fv *v)
+{
+	fv_str(v, SWEEP(c, i)->reason);
+}
+
+static const struct field sweep_fields[] = {
+	{ .key = "index", .type = FT_INT, .get = get_c_index, .line = "vCPU %-4s " },
+	{ .key = "state", .type = FT_STRING, .get = get_c_state, .text = text_c_state,
+	  .line = "%s" },
+	{ .key = "path", .type = FT_STRING, .get = get_c_path, .text = text_c_path,
+	  .line = ": %s" },
+	{ .key = "reason", .type = FT_STRING, .get = get_c_reason, .line = ": %s" },
+};
+
+static const struct field_set out_sweep_fields = FIELDS(sweep_fields);
+
 void out_result_text(FILE *f, const char *command, const struct topology *t,
-		     const struct plan *p, const struct apply_result *r)
+		     const struct plan *p, const struct apply_result *r,
+		     const struct tune_sweep *cgroups)
 {
 	struct result_ctx c;
 	char *pending;
@@ -696,6 +758,8 @@ void out_result_text(FILE *f, const char *command, const struct topology *t,
 		for (i = 0; i < c.n; i++)
 			fields_line(&out_result_fields, &c, i, f);
 	free(c.rows);
+	for (i = 0; cgroups && i < cgroups->n; i++)
+		fields_line(&out_sweep_fields, cgroups, i, f);
 	if (p && p->note)
 		fprintf(f, "note: %s\n", p->note);
 	if (r->online_after >= 0 && t)
@@ -715,7 +779,7 @@ void out_result_text(FILE *f, const char *command, const struct topology *t,
 
 int out_result_doc(FILE *f, const char *command, const struct topology *t,
 		   const struct plan *p, const struct apply_result *r,
-		   const struct agent_outcome *guest)
+		   const struct agent_outcome *guest, const struct tune_sweep *cgroups)
 {
 	struct result_ctx c;
 	struct jw *w;
@@ -754,6 +818,8 @@ int out_result_doc(FILE *f, const char *command, const struct topology *t,
 	}
 	if (guest)
 		out_guest_outcome(w, guest);
+	if (cgroups && cgroups->swept)
+		jw_rows(w, "cgroups", &out_sweep_fields, cgroups, cgroups->n);
 	jw_end_object(w);
 	jw_newline(w);
 	free(pending);

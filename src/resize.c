@@ -140,15 +140,47 @@ static void tune_plugged(const struct resize_request *req, struct qmp *q,
 		r->code = VC_EXIT_NOT_TUNED;
 }
 
-/* The cgroups vcpuN of removed vCPUs go once their threads are gone; one
- * left behind is worth a warning, not a failed unplug. */
-static void remove_cgroups(struct resize_result *res)
+/* With --cgroup, every run that removes or waits leaves no vcpuN behind
+ * for a vCPU QEMU no longer lists, whichever run saw it go.  What QEMU
+ * lists comes from res->topo; this run's items say what finished or is
+ * still pending since it was read.  A cgroup that stays is named, and
+ * makes the run VC_EXIT_NOT_TUNED when nothing worse happened. */
+static void sweep_cgroups(const char *command, struct resize_result *res)
 {
+	const struct topology *t = &res->topo;
+	const struct apply_result *r = &res->apply;
 	struct vc_err err = { 0 };
-	int failed = tune_cgroup_remove_removed(&res->cg, &res->apply, &err);
+	unsigned char *use;
+	size_t i;
+	int k;
 
-	if (failed)
-		warn(res, "%s%s", err.msg, failed > 1 ? " (and more cgroups)" : "");
+	if (res->cg.mode == TUNE_CG_NONE)
+		return;
+	use = calloc(t->n_vcpus + 1, 1);
+	if (!use) {
+		warn(res, "cgroups of removed vCPUs not looked at: out of memory");
+		return;
+	}
+	for (i = 0; i < t->n_vcpus; i++)
+		use[i] = t->vcpus[i].online ? TUNE_VCPU_LISTED : TUNE_VCPU_GONE;
+	for (i = 0; i < r->n; i++) {
+		const struct apply_item *it = &r->items[i];
+
+		if (it->op != PLAN_OP_DEL ||
+		    (it->state != APPLY_REMOVED && it->state != APPLY_PENDING))
+			continue;
+		for (k = it->first; k < it->first + it->count && (size_t)k < t->n_vcpus; k++)
+			use[k] = it->state == APPLY_REMOVED ? TUNE_VCPU_GONE
+							    : TUNE_VCPU_PENDING;
+	}
+	if (tune_cgroup_sweep(&res->cg, use, t->n_vcpus, &res->sweep, &err) < 0)
+		warn(res, "cgroups of removed vCPUs not looked at: %s", err.msg);
+	free(use);
+	if (res->sweep.n_left && res->code == VC_EXIT_OK) {
+		res->code = res->apply.code = VC_EXIT_NOT_TUNED;
+		vc_err_set(&res->failure, res->code, "%s: %zu cgroup%s of removed vCPUs left",
+			   command, res->sweep.n_left, res->sweep.n_left > 1 ? "s" : "");
+	}
 }
 
 void resize_audit(struct qmp *q, const struct resize_request *req,
@@ -196,7 +228,6 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 	apply_plan(q, &res->topo, &res->plan, &opts, &res->apply);
 	res->applied = true;
 	tune_plugged(req, q, res);
-	remove_cgroups(res);
 	/* The plug result stands whatever the guest does next. */
 	agent_online_after_plug(&agent, &res->topo, &res->apply,
 				req->timeout_ms, &res->guest_on);
@@ -215,6 +246,7 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 		vc_err_set(&res->failure, res->code,
 			   "%s: plugged, but not online in the guest: %s", req->command,
 			   res->guest_on.error ? res->guest_on.error : "agent error");
+	sweep_cgroups(req->command, res);
 	/* The audit record's queries come after the change, so they never
 	 * delay it; --stats counts them apart. */
 	res->change_round_trips = qmp_round_trips(q);
@@ -231,12 +263,12 @@ int resize_wait(struct qmp *q, const struct resize_request *req,
 	    apply_find_pending(q, &res->topo, list, &res->apply, err) < 0)
 		return -1;
 	res->code = apply_wait(q, &res->topo, &res->apply, req->timeout_ms);
-	remove_cgroups(res);
 	if (res->code)
 		set_failure(res, req->command,
 			    res->apply.error ? res->apply.error :
 			    res->code == VC_EXIT_TIMEOUT ?
 			    "timed out; removals still pending" : vc_exit_name(res->code));
+	sweep_cgroups(req->command, res);
 	return res->code;
 }
 
@@ -303,6 +335,7 @@ void resize_result_free(struct resize_result *res)
 	plan_free(&res->plan);
 	topo_free(&res->topo);
 	tune_cgroup_free(&res->cg);
+	tune_sweep_free(&res->sweep);
 	memset(res, 0, sizeof(*res));
 }
 

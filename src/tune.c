@@ -1297,9 +1297,11 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-int tune_cgroup_remove(const struct tune_cgroup *cg, int vcpu, struct vc_err *err)
+/* Remove vcpuN, retrying while the kernel says it is busy (a thread still
+ * exiting) until deadline. */
+static int remove_until(const struct tune_cgroup *cg, int vcpu, int64_t deadline,
+			struct vc_err *err)
 {
-	int64_t deadline = vc_now_ms() + REMOVE_WAIT_MS;
 	char dir[PATH_MAX];
 
 	if (!cg || cg->mode == TUNE_CG_NONE)
@@ -1349,6 +1351,11 @@ int tune_cgroup_remove(const struct tune_cgroup *cg, int vcpu, struct vc_err *er
 		free(name);
 		return rc ? -1 : 0;
 	}
+}
+
+int tune_cgroup_remove(const struct tune_cgroup *cg, int vcpu, struct vc_err *err)
+{
+	return remove_until(cg, vcpu, vc_now_ms() + REMOVE_WAIT_MS, err);
 }
 
 /* ---- reading a thread back ---- */
@@ -1456,26 +1463,151 @@ int tune_thread_read(pid_t pid, pid_t tid, struct tune_thread_info *info)
 	return 0;
 }
 
-int tune_cgroup_remove_removed(const struct tune_cgroup *cg,
-			       const struct apply_result *r, struct vc_err *err)
+/* The directory that holds the VM's vcpuN cgroups: v2's own, v1's in
+ * the cpuset hierarchy (vcpuctl makes each vcpuN in cpu, cpuacct and
+ * cpuset together).  Caller frees. */
+static char *vm_dir(const struct tune_cgroup *cg)
 {
-	int failed = 0;
-	size_t i;
-	int k;
+	char *mnt, *dir = NULL;
 
+	if (cg->mode == TUNE_CG_V2)
+		return strdup(cg->dir);
+	mnt = cg_mount_of("cpuset");
+	if (mnt && asprintf(&dir, "%s/%s", mnt, cg->name) < 0)
+		dir = NULL;
+	free(mnt);
+	return dir;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The N of each vcpuN directly under dir, sorted.  -1 with errno. */
+static int list_vcpu_dirs(const char *dir, int **out, size_t *n_out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		long k;
+
+		if (!is_vcpu_name(de->d_name) ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+		    strlen(de->d_name) > 4 + 9)
+			continue;
+		k = strtol(de->d_name + 4, NULL, 10);
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				closedir(d);
+				errno = ENOMEM;
+				return -1;
+			}
+			v = nv;
+		}
+		v[n++] = (int)k;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_int);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static int sweep_add(struct tune_sweep *s, int vcpu, enum tune_sweep_state st,
+		     const char *dir, const char *reason)
+{
+	struct tune_sweep_item *it;
+
+	it = realloc(s->items, (s->n + 1) * sizeof(*s->items));
+	if (!it)
+		return -1;
+	s->items = it;
+	it = &s->items[s->n];
+	memset(it, 0, sizeof(*it));
+	it->vcpu = vcpu;
+	it->state = st;
+	if (asprintf(&it->path, "%s/vcpu%d", dir, vcpu) < 0) {
+		it->path = NULL;
+		return -1;
+	}
+	if (reason && !(it->reason = strdup(reason))) {
+		free(it->path);
+		return -1;
+	}
+	s->n++;
+	return 0;
+}
+
+int tune_cgroup_sweep(const struct tune_cgroup *cg, const unsigned char *use,
+		      size_t n_vcpus, struct tune_sweep *s, struct vc_err *err)
+{
+	int64_t deadline = vc_now_ms() + REMOVE_WAIT_MS;
+	char *dir = NULL;
+	int *found = NULL;
+	size_t n_found = 0, i;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
 	if (!cg || cg->mode == TUNE_CG_NONE)
 		return 0;
-	for (i = 0; i < r->n; i++) {
-		const struct apply_item *it = &r->items[i];
-
-		if (it->op != PLAN_OP_DEL || it->state != APPLY_REMOVED)
-			continue;
-		for (k = it->first; k < it->first + it->count; k++) {
-			struct vc_err e = { 0 };
-
-			if (tune_cgroup_remove(cg, k, &e) < 0 && !failed++)
-				*err = e;
-		}
+	s->swept = true;
+	dir = vm_dir(cg);
+	if (!dir)
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	if (list_vcpu_dirs(dir, &found, &n_found) < 0) {
+		rc = vc_err_set(err, VC_EXIT_NOT_TUNED, "cgroup %s: %s", dir,
+				strerror(errno));
+		goto out;
 	}
-	return failed;
+	for (i = 0; i < n_found && rc == 0; i++) {
+		int k = found[i];
+		struct vc_err e = { 0 };
+		char why[PATH_MAX + 64];
+
+		if ((size_t)k >= n_vcpus) {
+			snprintf(why, sizeof(why), "%s/vcpu%d: no vCPU %d in this VM (0-%zu)",
+				 dir, k, k, n_vcpus ? n_vcpus - 1 : 0);
+			rc = sweep_add(s, k, TUNE_SWEEP_FOREIGN, dir, why);
+		} else if (use[k] == TUNE_VCPU_LISTED) {
+			continue;
+		} else if (use[k] == TUNE_VCPU_PENDING) {
+			rc = sweep_add(s, k, TUNE_SWEEP_KEPT, dir, NULL);
+		} else if (remove_until(cg, k, deadline, &e) == 0) {
+			rc = sweep_add(s, k, TUNE_SWEEP_REMOVED, dir, NULL);
+		} else {
+			rc = sweep_add(s, k, TUNE_SWEEP_LEFT, dir, e.msg);
+			s->n_left++;
+		}
+		if (rc < 0)
+			rc = vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+out:
+	free(found);
+	free(dir);
+	return rc;
+}
+
+void tune_sweep_free(struct tune_sweep *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->items[i].path);
+		free(s->items[i].reason);
+	}
+	free(s->items);
+	memset(s, 0, sizeof(*s));
 }

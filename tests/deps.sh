@@ -11,8 +11,13 @@ PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev liba
       bats python3 jq busybox-static cpio gzip xz-utils mandoc groff man-db
       valgrind clang qemu-guest-agent procps util-linux ansible-core systemd)
 QEMU_PKG=qemu-system-x86
-# loongarch64 (tests/e2e/machines.bats), from the same suite as QEMU_PKG
-QEMU_MORE=(qemu-system-misc)
+# loongarch64 (tests/e2e/machines.bats) and pseries (tests/e2e/pseries.bats),
+# from the same suite as QEMU_PKG
+QEMU_MORE=(qemu-system-misc qemu-system-ppc)
+# The pseries guest's kernel and busybox are ppc64el packages that
+# tests/guest/build.sh fetches with apt-get download: apt must know the
+# architecture, and its package lists must hold it.
+FOREIGN_ARCH=ppc64el
 QEMU_MIN=1:10~		# Debian's QEMU versions carry epoch 1
 BACKPORTS_LIST=/etc/apt/sources.list.d/backports.sources
 
@@ -40,7 +45,10 @@ for p in "${QEMU_MORE[@]}"; do
 	fi
 done
 
-if [ ${#missing[@]} -eq 0 ] && [ -z "$need_qemu" ]; then
+need_arch=
+dpkg --print-foreign-architectures | grep -qx "$FOREIGN_ARCH" || need_arch=1
+
+if [ ${#missing[@]} -eq 0 ] && [ -z "$need_qemu" ] && [ -z "$need_arch" ]; then
 	echo "deps: all present (QEMU $qemu_ver)"
 	exit 0
 fi
@@ -48,7 +56,8 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing, run 'make deps' as root to install:" >&2
 	[ ${#missing[@]} -eq 0 ] || echo "  ${missing[*]}" >&2
-	[ -z "$need_qemu" ] || echo "  $QEMU_PKG >= 10 (installed: ${qemu_ver:-none})" >&2
+	[ -z "$need_qemu" ] || echo "  $QEMU_PKG ${QEMU_MORE[*]} >= 10 (installed: ${qemu_ver:-none})" >&2
+	[ -z "$need_arch" ] || echo "  dpkg architecture $FOREIGN_ARCH (for the pseries guest's packages)" >&2
 	exit 1
 fi
 
@@ -88,6 +97,12 @@ if [ -n "$need_qemu" ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}"
 	qemu_target=(-t bookworm-backports)
 fi
 
+if [ -n "$need_arch" ]; then
+	# Before the one apt-get update, so that its lists are fetched too.
+	echo "deps: adding dpkg architecture $FOREIGN_ARCH"
+	dpkg --add-architecture "$FOREIGN_ARCH"
+fi
+
 echo "deps: to install: ${missing[*]:-}${need_qemu:+ $QEMU_PKG (>= 10${qemu_target[*]:+, from bookworm-backports})}"
 apt_run "apt-get update (the package lists)" update
 if [ ${#missing[@]} -gt 0 ]; then
@@ -121,4 +136,4 @@ if [ ${#still[@]} -gt 0 ]; then
 	exit 1
 fi
 
-echo "deps: installed ${missing[*]:-}${need_qemu:+ $QEMU_PKG} (QEMU $qemu_ver)"
+echo "deps: installed ${missing[*]:-}${need_qemu:+ $QEMU_PKG ${QEMU_MORE[*]}}${need_arch:+ (dpkg architecture $FOREIGN_ARCH)} (QEMU $qemu_ver)"

@@ -75,17 +75,21 @@ int out_count_doc(FILE *f, const struct topology *t);
 
 /* ---- set / add / del / wait / plan / tune ----------------------------- */
 
-/* One line per vCPU of r and the summary lines.  t is the topology after
- * the run; p may be NULL (wait). */
+/* One line per vCPU of r, one per vcpuN cgroup the sweep named, and the
+ * summary lines.  t is the topology after the run; p may be NULL (wait),
+ * cgroups NULL or not swept when no --cgroup was given. */
 void out_result_text(FILE *f, const char *command, const struct topology *t,
-		     const struct plan *p, const struct apply_result *r);
+		     const struct plan *p, const struct apply_result *r,
+		     const struct tune_sweep *cgroups);
 
 /* The result document; p may be NULL (wait), guest NULL when no guest
  * step ran.  Each vCPU's "tuning" is "tuned", "not-tuned" (reason says
- * why), "skipped" (no per-vCPU threads), or null when none was asked. */
+ * why), "skipped" (no per-vCPU threads), or null when none was asked.
+ * With a swept --cgroup, "cgroups": [{"index", "state": "removed" |
+ * "kept" | "left" | "foreign", "path", "reason"}]. */
 int out_result_doc(FILE *f, const char *command, const struct topology *t,
 		   const struct plan *p, const struct apply_result *r,
-		   const struct agent_outcome *guest);
+		   const struct agent_outcome *guest, const struct tune_sweep *cgroups);
 
 /* Plan p as numbered steps. */
 void out_plan_text(FILE *f, const struct topology *t, const struct plan *p);

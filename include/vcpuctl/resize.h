@@ -1,6 +1,7 @@
 /* resize.h - the whole flow of one change, from a checked request to a
  * result: take vCPUs offline in the guest (--guest-offline-first), apply
- * the plan, tune the new threads, remove the cgroups of removed vCPUs,
+ * the plan, tune the new threads, sweep the vcpuN cgroups of vCPUs QEMU
+ * no longer lists,
  * bring new vCPUs online in the guest, combine the exit codes; then
  * (resize_audit(), after the result is shown) the audit record.  Also the flows of "wait" (pending removals) and
  * "tune" (running vCPUs).
@@ -67,6 +68,8 @@ struct resize_result {
 	struct resize_tuned *tuned;   /* owned: "tune", one per named vCPU */
 	size_t n_tuned, n_tuned_ok;
 	const char *tune_skipped;     /* borrowed: why nothing was tuned, or NULL */
+	struct tune_sweep sweep;      /* --cgroup: the vcpuN cgroups removed,
+	                                 kept for pending removals, or left */
 	bool applied;                 /* commands were sent to QEMU */
 	int code;                     /* the run's exit code */
 	struct vc_err failure;        /* when code != 0: "set: ...; done: ..." */

@@ -164,11 +164,45 @@ int tune_thread_on_node(const struct tune_opts *o, const struct tune_cgroup *cg,
  * -1 with err (VC_EXIT_NOT_TUNED) naming the directory and errno. */
 int tune_cgroup_remove(const struct tune_cgroup *cg, int vcpu, struct vc_err *err);
 
-/* Remove the vcpuN cgroups of every vCPU r reports as removed (after an
- * unplug, or a "wait" that saw it finish).  Returns how many could not be
- * removed; err then holds the first failure. */
-int tune_cgroup_remove_removed(const struct tune_cgroup *cg,
-			       const struct apply_result *r, struct vc_err *err);
+/* What QEMU says of vCPU k, for tune_cgroup_sweep(). */
+enum tune_vcpu_use {
+	TUNE_VCPU_GONE,      /* not listed: its vcpuN may go */
+	TUNE_VCPU_LISTED,    /* plugged: its vcpuN is in use */
+	TUNE_VCPU_PENDING,   /* removal asked for, not finished: vcpuN stays */
+};
+
+/* One vcpuN found under the VM cgroup that was not left silently. */
+enum tune_sweep_state {
+	TUNE_SWEEP_REMOVED,  /* its vCPU is gone, and so is the cgroup */
+	TUNE_SWEEP_KEPT,     /* its vCPU's removal is pending */
+	TUNE_SWEEP_LEFT,     /* its vCPU is gone, the cgroup could not go */
+	TUNE_SWEEP_FOREIGN,  /* N is no vCPU of this VM: not ours to remove */
+};
+
+struct tune_sweep_item {
+	int vcpu;
+	enum tune_sweep_state state;
+	char *path;          /* owned: the directory */
+	char *reason;        /* owned: why LEFT (directory and errno) or
+	                        FOREIGN; NULL otherwise */
+};
+
+struct tune_sweep {
+	struct tune_sweep_item *items; /* owned, by vCPU index */
+	size_t n;
+	size_t n_left;       /* items LEFT */
+	bool swept;          /* there was a VM cgroup to look at */
+};
+
+/* Cleanup follows state, not events: every vcpuN directly under the VM
+ * cgroup whose vCPU (use[N], N < n_vcpus) is GONE is removed once empty,
+ * retried within a short bound while the kernel says EBUSY; a cgroup with
+ * a task in it is never emptied by force.  Nothing else is touched.
+ * Returns 0 with s filled (LISTED vCPUs' cgroups are not listed), or -1
+ * with err when the VM cgroup cannot be read. */
+int tune_cgroup_sweep(const struct tune_cgroup *cg, const unsigned char *use,
+		      size_t n_vcpus, struct tune_sweep *s, struct vc_err *err);
+void tune_sweep_free(struct tune_sweep *s);
 
 /* What a thread has now, for "vcpuctl show". */
 struct tune_thread_info {

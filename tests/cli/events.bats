@@ -26,12 +26,14 @@ start() {
 }
 
 @test "set --no-wait, then events sees the slow removal finish" {
-	start '{"synthetic": {"sockets": 1, "cores": 8, "threads": 1, "online": 1}, "unplug_delay_ms": 4000}'
+	# events must be listening before the removals finish: 8 s leaves room
+	# for a slow start under valgrind; --count 2 returns as soon as both come
+	start '{"synthetic": {"sockets": 1, "cores": 8, "threads": 1, "online": 1}, "unplug_delay_ms": 8000}'
 	run VC set --count 3
 	[ "$status" -eq 0 ]
 	run VC set --count 1 --no-wait
 	[ "$status" -eq 0 ]
-	run --separate-stderr VC events --timeout 10 --vcpu-only --count 2
+	run --separate-stderr VC events --timeout 20 --vcpu-only --count 2
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$(jq -r '[.event, .data.index, .data.device_id] | join(" ")' <<<"${lines[0]}")" = "vcpu-removed 1 vcpu1" ]

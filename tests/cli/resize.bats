@@ -261,6 +261,15 @@ teardown() { fake_stop; }
 	[ "$status" -eq 2 ]
 	run VC set
 	[ "$status" -eq 2 ]
+	# add and del name their vCPUs: placement is refused by name, not
+	# taken as an abbreviation of --node-affinity
+	for cmd in add del; do
+		for opt in "--node 1" "--spread nodes" "--granularity core"; do
+			run VC $cmd 3 $opt
+			[ "$status" -eq 2 ]
+			[[ "$output" == *"--node, --spread and --granularity apply to --count, not to a list of vCPUs"* ]]
+		done
+	done
 	[ "$(count_cmds qmp_capabilities)" -eq 0 ]
 }
 

@@ -4,7 +4,7 @@
 # back from the kernel (/proc/TID/status, chrt -p, the cgroup files).
 #
 # One VM for the file; QEMU 10's TCG creates at most maxcpus vCPU threads
-# over a VM's life, so the tests run in order and count (budget: 8).
+# over a VM's life, so the tests run in order and count (budget: 12).
 # Cgroups live under a unique vcpuctl-test-PID/vm1 in this host's cgroup v1
 # cpu, cpuacct and cpuset hierarchies, and go in teardown_file.  Cgroup v2
 # is tested in tests/hostvm/tune_v2.bats, inside a VM booted as a v2 host.
@@ -23,7 +23,7 @@ v1_ok() {
 }
 
 setup_file() {
-	vm_start --smp 1,maxcpus=8
+	vm_start --qmp2 --smp 1,maxcpus=12
 	echo "$VM_DIR" > "$BATS_FILE_TMPDIR/vm_dir"
 	CG=vcpuctl-test-$$
 	echo "$CG" > "$BATS_FILE_TMPDIR/cg"
@@ -77,7 +77,7 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"vCPU 3    vcpu3      plugged (thread "*"), tuned"* ]]
-	# threads created: 4 of 8
+	# threads created: 4 of 12
 	local k tid c
 	for k in 1 2 3; do
 		tid=$(tid_of $k)
@@ -177,7 +177,7 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	run --separate-stderr VC set --count 5 --cgroup "$CG/vm1" --cpuset 0 --affinity 1 --json
 	echo "$output"
 	[ "$status" -eq 9 ]
-	# threads created: 5 of 8
+	# threads created: 5 of 12
 	[ "$(jq -r '.vcpus[0].state' <<<"$output")" = plugged ]
 	[ "$(jq -r '.vcpus[0].tuning' <<<"$output")" = not-tuned ]
 	[[ "$(jq -r '.vcpus[0].reason' <<<"$output")" == "plugged, not tuned: vCPU 4: sched_setaffinity("* ]]
@@ -192,7 +192,7 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	run VC set --count 6 --cgroup "$CG/vm1" --mems 7
 	echo "$output"
 	[ "$status" -eq 9 ]
-	# threads created: 6 of 8
+	# threads created: 6 of 12
 	[[ "$output" == *"vCPU 5    vcpu5      plugged (thread "*"): plugged, not tuned: vCPU 5: cgroup $V1/cpuset/$CG/vm1/vcpu5/cpuset.mems: "* ]]
 	[ -z "$(vcpu_dirs | grep /vcpu5)" ]
 	[ -n "$(vcpu_dirs | grep /vcpu4)" ]
@@ -211,12 +211,14 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	[ -d $V1/cpuset/$CG/vm1 ]
 }
 
-@test "add tunes; del --no-wait, then wait --cgroup removes the cgroup" {
+# Cleanup follows state: whichever run sees a vCPU go, the next run with
+# --cgroup removes its vcpuN.  Each order is forced, not left to timing.
+@test "add tunes; the removal finishes before wait starts: wait --cgroup removes the cgroup" {
 	need_v1
 	run VC add 1 --cgroup "$CG/vm1" --sched idle --affinity 0
 	echo "$output"
 	[ "$status" -eq 0 ]
-	# threads created: 7 of 8
+	# threads created: 7 of 12
 	local tid
 	tid=$(tid_of 1)
 	grep -qx "$tid" $V1/cpuset/$CG/vm1/vcpu1/tasks
@@ -225,9 +227,93 @@ vcpu_dirs() { find $V1/cpu/$CG $V1/cpuacct/$CG $V1/cpuset/$CG -name 'vcpu[0-9]*'
 	vm_console_wait "VCPUCTL-CPUS-ONLINE 0-1" 30
 	run VC del 1 --no-wait
 	[ "$status" -eq 0 ]
-	run VC wait 1 --cgroup "$CG/vm1" --timeout 30
+	# QEMU drops the vCPU before wait is started
+	vm_wait_vcpus 1
+	[ -d $V1/cpuset/$CG/vm1/vcpu1 ]
+	run VC wait --cgroup "$CG/vm1" --timeout 30
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"vCPU 1    cgroup removed: $V1/cpuset/$CG/vm1/vcpu1"* ]]
+	[[ "$output" == *"wait: nothing to do"* ]]
+	[ -z "$(vcpu_dirs)" ]
+}
+
+@test "the removal finishes during wait (paused, then resumed): wait --cgroup removes the cgroup" {
+	need_v1
+	run VC add 1 --cgroup "$CG/vm1" --affinity 0
+	[ "$status" -eq 0 ]
+	# threads created: 8 of 12
+	vm_console_wait "VCPUCTL-CPUS-ONLINE 0-1" 30
+	vm_qmp2 stop >/dev/null
+	run VC del 1 --no-wait
+	[ "$status" -eq 0 ]
+	local trace=$BATS_TEST_TMPDIR/trace out=$BATS_TEST_TMPDIR/out pid i
+	VC wait 1 --cgroup "$CG/vm1" --timeout 60 --json --trace "$trace" >"$out" 2>&1 &
+	pid=$!
+	# resume only once wait is waiting for the removal
+	for i in $(seq 300); do
+		grep -q query-acpi-ospm-status "$trace" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q query-acpi-ospm-status "$trace"
+	sleep 0.3
+	kill -0 "$pid"
+	[ -d $V1/cpuset/$CG/vm1/vcpu1 ]
+	vm_qmp2 cont >/dev/null
+	wait "$pid" || { cat "$out"; false; }
+	cat "$out"
+	[ "$(jq -r '.vcpus[0] | "\(.index) \(.state)"' "$out")" = "1 removed" ]
+	[ "$(jq -r '.cgroups[0] | "\(.index) \(.state) \(.path)"' "$out")" = "1 removed $V1/cpuset/$CG/vm1/vcpu1" ]
+	[ -z "$(vcpu_dirs)" ]
+}
+
+@test "an earlier run's leftover vcpuN is swept by the next set --cgroup; others are named, not touched" {
+	need_v1
+	run VC add 1 --cgroup "$CG/vm1"
+	[ "$status" -eq 0 ]
+	# threads created: 9 of 12
+	vm_console_wait "VCPUCTL-CPUS-ONLINE 0-1" 30
+	# a removal without --cgroup leaves vcpu1 behind
+	run VC del 1 --timeout 30
+	[ "$status" -eq 0 ]
+	[ -d $V1/cpuset/$CG/vm1/vcpu1 ]
+	# not ours: a vcpuN beyond the VM's 12, and another name
+	mkdir $V1/cpuset/$CG/vm1/vcpu40 $V1/cpuset/$CG/vm1/vcpu1x
+	run VC set --count 1 --cgroup "$CG/vm1" --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.cgroups | map("\(.index) \(.state)") | join(",")' <<<"$output")" = "1 removed,40 foreign" ]
+	[ "$(jq -r '.cgroups[1].reason' <<<"$output")" = "$V1/cpuset/$CG/vm1/vcpu40: no vCPU 40 in this VM (0-11)" ]
+	[ ! -e $V1/cpuset/$CG/vm1/vcpu1 ] && [ ! -e $V1/cpu/$CG/vm1/vcpu1 ]
+	[ -d $V1/cpuset/$CG/vm1/vcpu40 ] && [ -d $V1/cpuset/$CG/vm1/vcpu1x ]
+	rmdir $V1/cpuset/$CG/vm1/vcpu40 $V1/cpuset/$CG/vm1/vcpu1x
+}
+
+@test "a gone vCPU's cgroup that still holds a task is left and named: exit 9; once empty it goes" {
+	need_v1
+	local d c sleeper
+	for c in cpu cpuacct cpuset; do
+		[ -d $V1/$c/$CG/vm1 ] && mkdir $V1/$c/$CG/vm1/vcpu3
+	done
+	d=$V1/cpuset/$CG/vm1/vcpu3
+	cat $V1/cpuset/$CG/vm1/cpuset.cpus >$d/cpuset.cpus
+	cat $V1/cpuset/$CG/vm1/cpuset.mems >$d/cpuset.mems
+	sleep 120 &
+	sleeper=$!
+	echo "$sleeper" >$d/tasks
+	run VC wait --cgroup "$CG/vm1" --timeout 5
+	echo "$output"
+	[ "$status" -eq 9 ]
+	[[ "$output" == *"vCPU 3    cgroup left: vCPU 3: removing cgroup $d: "* ]]
+	[[ "$output" == *"wait: 1 cgroup of removed vCPUs left"* ]]
+	# the task was not moved
+	grep -qx "$sleeper" $d/tasks
+	kill "$sleeper"
+	wait "$sleeper" || true
+	run VC wait --cgroup "$CG/vm1" --timeout 5
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"vCPU 3    cgroup removed: $d"* ]]
 	[ -z "$(vcpu_dirs)" ]
 }
 

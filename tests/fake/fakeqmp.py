@@ -295,6 +295,14 @@ class VM:
                 return e
         return None
 
+    def leaving(self, dev_id):
+        """A device whose vCPU still lingers (linger_fast_reads) is not
+        gone yet: QEMU still holds its id."""
+        path = "/machine/peripheral/" + dev_id
+        return any(str(row[0].get("qom-path", "")) == path or
+                   str(row[0].get("qom-path", "")).startswith(path + "/")
+                   for row in self.lingering)
+
     def emit(self, name, data):
         self.server.emit(name, data)
 
@@ -388,7 +396,7 @@ class VM:
             if not isinstance(dev_id, str) or not ID_RE.match(dev_id):
                 raise QMPError("GenericError",
                                "Parameter 'id' expects an identifier")
-            if self.by_name(dev_id) is not None:
+            if self.by_name(dev_id) is not None or self.leaving(dev_id):
                 raise QMPError("GenericError",
                                "Duplicate device ID '%s'" % dev_id)
         types = {e.type for e in self.ents}

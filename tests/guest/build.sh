@@ -1,56 +1,73 @@
 #!/usr/bin/env bash
-# tests/guest/build.sh OUTDIR - build the throwaway test guest from Debian
-# packages: OUTDIR/vmlinuz and OUTDIR/initrd.gz.
+# tests/guest/build.sh [--arch ARCH] OUTDIR - build the throwaway test guest
+# from Debian packages.
 #
-# The kernel is Debian's (the package linux-image-amd64 points at), fetched
-# with apt-get download and unpacked with dpkg-deb: installing it would run
-# the slow initramfs hooks for nothing. The initramfs holds busybox, our init,
-# the virtio modules the guest agent's port needs, and qemu-ga with its
-# libraries. Nothing is rebuilt while the stamp of the inputs is unchanged.
+#   amd64 (default)  OUTDIR/vmlinuz and OUTDIR/initrd.gz, for q35
+#   ppc64el          OUTDIR/vmlinux and OUTDIR/initrd.gz, for pseries
+#
+# The kernel is Debian's (the package linux-image-amd64 or, for ppc64el,
+# linux-image-powerpc64le points at), fetched with apt-get download and
+# unpacked with dpkg-deb: installing it would run the slow initramfs hooks
+# for nothing. The initramfs holds busybox and our init (tests/guest/init,
+# the same for both); the amd64 one also the virtio modules the guest
+# agent's port needs, and qemu-ga with its libraries. The ppc64el packages
+# (kernel and busybox-static) are not installed either: both are fetched
+# into OUTDIR/cache (make deps adds the dpkg architecture). pseries boots
+# the kernel's ELF vmlinux as it is and needs no modules: CPU hotplug and
+# the hvc console are built in. Nothing is rebuilt while the stamp of the
+# inputs is unchanged.
 set -euo pipefail
 
-[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+arch=amd64
+if [ "${1:-}" = --arch ] && [ $# -ge 2 ]; then
+	arch=$2
+	shift 2
+fi
+[ $# -eq 1 ] || { echo "usage: $0 [--arch amd64|ppc64el] OUTDIR" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mkdir -p "$1" && cd "$1" && pwd)
 cache=$out/cache
 
 die() { echo "guest: $*" >&2; exit 1; }
 
-# pkg_version PKG -> installed version, empty if not installed
-pkg_version()
-{
-	dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' "$1" 2>/dev/null |
-		awk '$1 == "ii" { print $2 }'
-}
+# shellcheck source=tests/guest/lib.sh
+. "$here/lib.sh"
 
-# pkg_file PKG NAME -> the file of installed PKG whose path ends in /NAME
-pkg_file()
-{
-	dpkg -L "$1" | grep -m1 "/$2\$" || die "$1 has no $2 (is it installed? run make deps)"
-}
-
-# One apt-cache call (each costs about a second without a saved package
-# cache): the metapackage's Depends names the kernel package and, pinned
-# with "=", its version.
-read -r kpkg kver < <(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
-	sed -n 's/^Depends:.*\(linux-image-[^ ,]*\) (= \([^)]*\)).*/\1 \2/p' | head -n1) || true
-[ -n "${kpkg:-}" ] && [ -n "${kver:-}" ] ||
-	die "apt-cache show linux-image-amd64 names no pinned kernel package (apt-get update?)"
-busybox_ver=$(pkg_version busybox-static)
-qga_ver=$(pkg_version qemu-guest-agent)
-[ -n "$busybox_ver" ] || die "busybox-static is not installed (run make deps)"
-[ -n "$qga_ver" ] || die "qemu-guest-agent is not installed (run make deps)"
+case $arch in
+amd64)
+	kinfo=$(kernel_package linux-image-amd64)
+	read -r kpkg kver <<<"$kinfo"
+	busybox_ver=$(pkg_version busybox-static)
+	qga_ver=$(pkg_version qemu-guest-agent)
+	[ -n "$busybox_ver" ] || die "busybox-static is not installed (run make deps)"
+	[ -n "$qga_ver" ] || die "qemu-guest-agent is not installed (run make deps)"
+	kernel_file=vmlinuz
+	;;
+ppc64el)
+	dpkg --print-foreign-architectures | grep -qx ppc64el ||
+		die "dpkg does not know the architecture ppc64el (run make deps)"
+	kinfo=$(kernel_package linux-image-powerpc64le:ppc64el)
+	read -r kpkg kver <<<"$kinfo"
+	busybox_ver=$(candidate_version busybox-static:ppc64el)
+	qga_ver=none
+	kernel_file=vmlinux
+	;;
+*)
+	die "unknown --arch $arch (amd64 or ppc64el)"
+	;;
+esac
 
 stamp=$( {
+	echo "arch $arch"
 	echo "kernel $kpkg $kver"
 	echo "busybox $busybox_ver"
 	echo "qemu-ga $qga_ver"
-	sha256sum "$here/init" "$here/build.sh" | cut -d' ' -f1
+	sha256sum "$here/init" "$here/build.sh" "$here/lib.sh" | cut -d' ' -f1
 } | sha256sum | cut -d' ' -f1)
 
-if [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.gz" ] &&
+if [ -f "$out/$kernel_file" ] && [ -f "$out/initrd.gz" ] &&
    [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
-	echo "guest: $out up to date ($kpkg $kver)"
+	echo "guest: $out up to date ($arch, $kpkg $kver)"
 	exit 0
 fi
 
@@ -106,24 +123,26 @@ unpack_kernel()
 
 # --- kernel and modules ---------------------------------------------------
 # Unpacking the kernel takes seconds, so what the guest needs of it is kept
-# under cache/, one folder per kernel version.
+# under cache/, one folder per kernel version; a new kernel package drops
+# the old ones' .debs and folders.
 kdir=$cache/$kpkg-$kver
 if [ ! -f "$kdir/done" ]; then
-	mkdir -p "$cache"
-	deb=$cache/${kpkg}_${kver}_amd64.deb
-	if [ ! -f "$deb" ]; then
-		rm -rf "$cache"/linux-image-*
-		# apt-get download writes into the working directory.
-		(cd "$cache" && apt-get download -q "$kpkg=$kver") 2>&1 |
-			{ grep -v 'unsandboxed' || true; }
-		[ -f "$deb" ] || die "apt-get download $kpkg=$kver did not produce $deb"
-	fi
+	deb=$(fetch_deb "$cache" "$kpkg" "$kver" "$arch" 'linux-image-*')
 	kroot=$(mktemp -d "$cache/unpack.XXXXXX")
 	trap 'rm -rf "$kroot"' EXIT
-	dpkg-deb -x "$deb" "$kroot"
 	rm -rf "$kdir"
 	mkdir -p "$kdir/modules"
-	unpack_kernel "$kroot" "$kdir"
+	if [ "$arch" = ppc64el ]; then
+		# Only boot/: the modules are not needed.
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kroot" ./boot
+		vmlinux=$(find "$kroot/boot" -name 'vmlinux-*' | head -n1)
+		[ -n "$vmlinux" ] || die "$kpkg holds no boot/vmlinux-*"
+		cp "$vmlinux" "$kdir/vmlinux"
+		: > "$kdir/modules/load-order"
+	else
+		dpkg-deb -x "$deb" "$kroot"
+		unpack_kernel "$kroot" "$kdir"
+	fi
 	rm -rf "$kroot"
 	touch "$kdir/done"
 fi
@@ -136,23 +155,33 @@ cp -r "$kdir/modules" "$root/lib/modules"
 
 # --- busybox, qemu-ga and its libraries -----------------------------------
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,run,tmp,etc}
-cp "$(pkg_file busybox-static busybox)" "$root/bin/busybox"
-qga=$(pkg_file qemu-guest-agent qemu-ga)
-cp "$qga" "$root/bin/qemu-ga"
-# ldd prints "name => /path (addr)" for libraries and "/path (addr)" for the
-# loader; the vdso has neither. Keep each at the path ldd names, which is
-# where the loader looks too.
-ldd "$qga" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
-while IFS= read -r lib; do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
+if [ "$arch" = ppc64el ]; then
+	deb=$(fetch_deb "$cache" busybox-static "$busybox_ver" "$arch")
+	bbroot=$work/busybox
+	mkdir -p "$bbroot"
+	dpkg-deb -x "$deb" "$bbroot"
+	[ -f "$bbroot/bin/busybox" ] || die "busybox-static:$arch holds no bin/busybox"
+	cp "$bbroot/bin/busybox" "$root/bin/busybox"
+else
+	cp "$(pkg_file busybox-static busybox)" "$root/bin/busybox"
+	qga=$(pkg_file qemu-guest-agent qemu-ga)
+	cp "$qga" "$root/bin/qemu-ga"
+	# ldd prints "name => /path (addr)" for libraries and "/path (addr)" for
+	# the loader; the vdso has neither. Keep each at the path ldd names,
+	# which is where the loader looks too.
+	ldd "$qga" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+	while IFS= read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+fi
 install -m 0755 "$here/init" "$root/init"
 
 # --- pack ----------------------------------------------------------------
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 > "$work/initrd.gz"
-cp "$kdir/vmlinuz" "$work/vmlinuz"
-mv "$work/vmlinuz" "$out/vmlinuz"
+pack_initrd "$root" "$work/initrd.gz"
+cp "$kdir/$kernel_file" "$work/$kernel_file"
+mv "$work/$kernel_file" "$out/$kernel_file"
 mv "$work/initrd.gz" "$out/initrd.gz"
 echo "$stamp" > "$out/stamp"
-echo "guest: built $out ($kpkg $kver, modules: $(paste -sd' ' "$kdir/modules/load-order"))"
+mods=$(paste -sd' ' "$kdir/modules/load-order")
+echo "guest: built $out ($arch, $kpkg $kver${mods:+, modules: $mods})"

@@ -106,9 +106,8 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -d $C/vt/vm1/vcpu3 ]
-	# The eject must come after wait has seen the removal pending (a wait
-	# that finds it done has nothing to sweep): 10 s later, well inside
-	# wait's 120 s.
+	# The eject comes after wait has seen the removal pending (the
+	# other order is the next test): 10 s later, well inside wait's 120 s.
 	(sleep 10; inner_eject) </dev/null >/dev/null 2>&1 3>&- &
 	run VC wait 3 --cgroup vt/vm1 --timeout 120
 	echo "$output"
@@ -118,7 +117,21 @@ allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
 	[ -d $C/vt/vm1/vcpu2 ]
 }
 
-@test "set --count 1 --cgroup auto: unplug removes vcpu1 and vcpu2" {
+@test "the removal finished before wait started: wait --cgroup (no LIST) still removes vcpuN" {
+	run VC del 2 --no-wait
+	[ "$status" -eq 0 ]
+	inner_eject
+	vm_wait_vcpus 2
+	[ -d $C/vt/vm1/vcpu2 ]
+	run VC wait --cgroup vt/vm1 --timeout 10
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"vCPU 2    cgroup removed: $C/vt/vm1/vcpu2"* ]]
+	[ ! -e $C/vt/vm1/vcpu2 ]
+	[ -d $C/vt/vm1/vcpu1 ]
+}
+
+@test "set --count 1 --cgroup auto: unplug removes vcpu1" {
 	inner_ospm_start
 	run VC set --count 1 --cgroup auto --timeout 60
 	echo "$output"

@@ -5,10 +5,17 @@
 #
 # In:  VCPUCTL_GUEST    folder with vmlinuz and initrd.gz (default build/guest,
 #                       made by tests/guest/build.sh)
+#      VCPUCTL_GUEST_PPC64  the same for --arch ppc64: vmlinux and initrd.gz
+#                       (default: guest-ppc64 next to VCPUCTL_GUEST, made by
+#                       tests/guest/build.sh --arch ppc64el)
 #      VM_BOOT_TIMEOUT  seconds to wait for the guest's READY line (60)
-#      QEMU             the emulator (qemu-system-x86_64)
+#      QEMU             the emulator (qemu-system-x86_64; QEMU_PPC64 for
+#                       --arch ppc64: qemu-system-ppc64)
 # Out: VM_DIR (console.log, qemu.log, qmp.sock, qga.sock, qemu.pid),
-#      VM_SOCK (QMP), VM_AGENT_SOCK (guest agent, with --agent), VM_PID.
+#      VM_SOCK (QMP), VM_SOCK2 (a second QMP monitor, with --qmp2: QEMU
+#      serves one client per monitor, so a test drives the VM there while
+#      vcpuctl holds the first), VM_AGENT_SOCK (guest agent, with --agent),
+#      VM_PID.
 #
 # QEMU 10 under TCG can create at most maxcpus vCPU threads over a VM's whole
 # life: unplugged CPUs do not give their thread back, and a plug past the
@@ -17,25 +24,40 @@
 
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# vm_start [--smp SPEC] [--append ARGS] [--agent] [--no-wait-boot] [-- QEMU-ARGS...]
+# vm_start [--arch x86_64|ppc64] [--smp SPEC] [--append ARGS] [--agent]
+#          [--qmp2] [--no-wait-boot] [-- QEMU-ARGS...]
+# --arch ppc64 boots a pseries guest (power9, TCG) on the same init.
 vm_start()
 {
-	local smp=1,maxcpus=8 append="" agent="" wait_boot=1
+	local arch=x86_64 smp=1,maxcpus=8 append="" agent="" qmp2="" wait_boot=1
 	local guest=${VCPUCTL_GUEST:-$VM_LIB_DIR/../../build/guest}
+	local kernel=vmlinuz qemu=${QEMU:-qemu-system-x86_64} target=guest
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--arch) arch=$2; shift 2 ;;
 		--smp) smp=$2; shift 2 ;;
 		--append) append="$append $2"; shift 2 ;;
 		--agent) agent=1; append="$append vcpuctl.agent=1"; shift ;;
+		--qmp2) qmp2=1; shift ;;
 		--no-wait-boot) wait_boot=""; shift ;;
 		--) shift; break ;;
 		*) echo "vm_start: unknown option $1" >&2; return 2 ;;
 		esac
 	done
+	case $arch in
+	x86_64) ;;
+	ppc64)
+		guest=${VCPUCTL_GUEST_PPC64:-$(dirname "$guest")/guest-ppc64}
+		kernel=vmlinux
+		qemu=${QEMU_PPC64:-qemu-system-ppc64}
+		target=guest-ppc64
+		;;
+	*) echo "vm_start: unknown --arch $arch" >&2; return 2 ;;
+	esac
 	local f
-	for f in vmlinuz initrd.gz; do
+	for f in "$kernel" initrd.gz; do
 		if [ ! -f "$guest/$f" ]; then
-			echo "vm_start: no $guest/$f (run make guest)" >&2
+			echo "vm_start: no $guest/$f (run make $target)" >&2
 			return 1
 		fi
 	done
@@ -47,21 +69,41 @@ vm_start()
 		VM_DIR=$(mktemp -d /tmp/vcpuctl-vm.XXXXXX)
 	fi
 	VM_SOCK=$VM_DIR/qmp.sock
+	VM_SOCK2=
 	VM_AGENT_SOCK=
 	VM_PID=
 	VM_CONSOLE_MARK=0
-	export VM_DIR VM_SOCK VM_AGENT_SOCK VM_PID VM_CONSOLE_MARK
+	export VM_DIR VM_SOCK VM_SOCK2 VM_AGENT_SOCK VM_PID VM_CONSOLE_MARK
 
-	local args=(
-		-machine q35,accel=tcg,smm=off -m 256 -smp "$smp"
-		-kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz"
-		# panic=-1 with -no-reboot: a guest that panics ends QEMU at once.
-		-append "console=ttyS0 quiet panic=-1$append" -no-reboot
-		# -nographic refuses -daemonize; these three say the same.
-		-display none -monitor none -serial "file:$VM_DIR/console.log"
+	# panic=-1 with -no-reboot: a guest that panics ends QEMU at once.
+	# -nographic refuses -daemonize; -display none -monitor none and the
+	# console's own -serial say the same.
+	local args=()
+	if [ "$arch" = ppc64 ]; then
+		# The caps only silence TCG's warnings. The guest kernel onlines a
+		# hot-added core by itself: init need not (vcpuctl.online=none).
+		args=(
+			-nodefaults -machine pseries,accel=tcg,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off
+			-cpu power9 -m 1024 -smp "$smp"
+			-append "console=hvc0 quiet panic=-1 vcpuctl.online=none$append"
+		)
+	else
+		args=(
+			-machine q35,accel=tcg,smm=off -m 256 -smp "$smp"
+			-append "console=ttyS0 quiet panic=-1$append"
+		)
+	fi
+	args+=(
+		-serial "file:$VM_DIR/console.log"
+		-kernel "$guest/$kernel" -initrd "$guest/initrd.gz" -no-reboot
+		-display none -monitor none
 		-qmp "unix:$VM_SOCK,server=on,wait=off"
 		-pidfile "$VM_DIR/qemu.pid" -daemonize
 	)
+	if [ -n "$qmp2" ]; then
+		VM_SOCK2=$VM_DIR/qmp2.sock
+		args+=(-qmp "unix:$VM_SOCK2,server=on,wait=off")
+	fi
 	if [ -n "$agent" ]; then
 		VM_AGENT_SOCK=$VM_DIR/qga.sock
 		args+=(-chardev "socket,id=qga0,path=$VM_AGENT_SOCK,server=on,wait=off"
@@ -71,7 +113,7 @@ vm_start()
 
 	# -daemonize returns once QEMU is set up, so a bad option fails here.
 	# fd 3 is bats' output channel: a child holding it stalls bats.
-	if ! "${QEMU:-qemu-system-x86_64}" "${args[@]}" "$@" \
+	if ! "$qemu" "${args[@]}" "$@" \
 		</dev/null >"$VM_DIR/qemu.log" 2>&1 3>&-; then
 		echo "vm_start: QEMU failed to start:" >&2
 		cat "$VM_DIR/qemu.log" >&2
@@ -98,6 +140,24 @@ vm_alive()
 vm_qmp()
 {
 	python3 "$VM_LIB_DIR/qmp.py" "$VM_SOCK" "$@"
+}
+
+# vm_wait_vcpus N [SECONDS]: until QEMU lists N vCPUs (query-cpus-fast),
+# polled every 0.1 s for up to SECONDS (30); fails when it never does
+vm_wait_vcpus()
+{
+	local i
+	for i in $(seq $((${2:-30} * 10))); do
+		[ "$(vm_qmp query-cpus-fast | jq length)" -eq "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# vm_qmp2 CMD [JSON-ARGS]: the same on the second monitor (vm_start --qmp2)
+vm_qmp2()
+{
+	python3 "$VM_LIB_DIR/qmp.py" "$VM_SOCK2" "$@"
 }
 
 # vm_agent CMD [JSON-ARGS]: the same through the guest agent (vm_start --agent)

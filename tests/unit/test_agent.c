@@ -310,7 +310,7 @@ static void test_outcome_text_json(void **state)
 	/* The result document's "guest" member. */
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	assert_int_equal(out_result_doc(f, "set", NULL, NULL, &r, &o), 0);
+	assert_int_equal(out_result_doc(f, "set", NULL, NULL, &r, &o, NULL), 0);
 	fclose(f);
 	all = json_loads(buf, 0, NULL);
 	free(buf);

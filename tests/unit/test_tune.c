@@ -451,6 +451,63 @@ static void test_v2_remove(void **state)
 	tune_cgroup_free(&cg);
 }
 
+/* The sweep: the cgroup of a vCPU QEMU no longer lists goes, a pending
+ * one's stays and is named, a listed one's is not looked at; vcpuN beyond
+ * the VM, other names and a cgroup that cannot go are left and named. */
+static void test_v2_sweep(void **state)
+{
+	struct scratch *s = *state;
+	static const char *const dirs[] = { "vcpu0", "vcpu1", "vcpu2", "vcpu3",
+					    "vcpu9", "emulator", "vcpux" };
+	unsigned char use[4] = { TUNE_VCPU_LISTED, TUNE_VCPU_GONE, TUNE_VCPU_PENDING,
+				 TUNE_VCPU_GONE };
+	struct tune_cgroup cg;
+	struct tune_sweep sw;
+	struct vc_err err = { 0 };
+	char dir[PATH_MAX];
+	size_t i;
+
+	assert_int_equal(tune_cgroup_v2_at(s->vm, &cg, &err), 0);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/%s", s->vm, dirs[i]);
+		assert_int_equal(mkdir(dir, 0755), 0);
+	}
+	/* not empty: a real cgroup with a thread in it says EBUSY */
+	snprintf(dir, sizeof(dir), "%s/vcpu3", s->vm);
+	put(dir, "x", "");
+	assert_int_equal(tune_cgroup_sweep(&cg, use, 4, &sw, &err), 0);
+	assert_true(sw.swept);
+	assert_int_equal(sw.n, 4);
+	assert_int_equal(sw.n_left, 1);
+	assert_int_equal(sw.items[0].vcpu, 1);
+	assert_int_equal(sw.items[0].state, TUNE_SWEEP_REMOVED);
+	assert_null(sw.items[0].reason);
+	assert_int_equal(sw.items[1].vcpu, 2);
+	assert_int_equal(sw.items[1].state, TUNE_SWEEP_KEPT);
+	assert_int_equal(sw.items[2].vcpu, 3);
+	assert_int_equal(sw.items[2].state, TUNE_SWEEP_LEFT);
+	assert_contains(sw.items[2].reason, "/vm1/vcpu3: Directory not empty");
+	assert_int_equal(sw.items[3].vcpu, 9);
+	assert_int_equal(sw.items[3].state, TUNE_SWEEP_FOREIGN);
+	assert_contains(sw.items[3].reason, "/vm1/vcpu9: no vCPU 9 in this VM (0-3)");
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/%s", s->vm, dirs[i]);
+		assert_int_equal(is_dir(dir), i != 1);
+	}
+	tune_sweep_free(&sw);
+
+	/* no VM cgroup: an error, not a crash */
+	tune_cgroup_free(&cg);
+	snprintf(dir, sizeof(dir), "%s/gone", s->vm);
+	assert_int_equal(tune_cgroup_v2_at(s->vm, &cg, &err), 0);
+	free(cg.dir);
+	cg.dir = strdup(dir);
+	assert_int_equal(tune_cgroup_sweep(&cg, use, 4, &sw, &err), -1);
+	assert_contains(err.msg, "/vm1/gone: No such file or directory");
+	tune_sweep_free(&sw);
+	tune_cgroup_free(&cg);
+}
+
 /* --node-affinity: the node's list is the affinity and, with --cgroup,
  * cpuset.cpus of the vCPUs on that node; other nodes keep --cpuset. */
 static void test_v2_node_affinity(void **state)
@@ -755,6 +812,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v2_failure_removes_what_it_made,
 						scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_v2_remove, scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_v2_sweep, scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_thread_affinity_and_sched),
 		cmocka_unit_test(test_thread_not_found),
 		cmocka_unit_test_teardown(test_v1_real, v1_teardown),
