@@ -1,9 +1,10 @@
-/* agent.c - guest agent client: connect, sync, calls; guest-get-vcpus and
- * guest-set-vcpus; matching guest CPUs to vCPUs; the set/show helpers.
+/* agent.c - guest agent client: the sync and calls on the session layer
+ * (session.c); guest-get-vcpus and guest-set-vcpus; matching guest CPUs to
+ * vCPUs; the set/show helpers.
  *
- * Like qmp.c, the transport is sock.c: every wait is bounded by the
- * timeout, so a guest whose agent is absent, hung or slow turns into an
- * error.  Here its statuses become messages that speak of the agent.
+ * As for QMP, every wait is bounded by the timeout, so a guest whose agent
+ * is absent, hung or slow turns into an error; the messages speak of the
+ * agent.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cpulist.h"
 #include "vcpuctl/jsonstream.h"
+#include "vcpuctl/session.h"
 #include "vcpuctl/sock.h"
 #include "vcpuctl/util.h"
 
@@ -32,110 +34,44 @@
 #define AGENT_MAX_CPU 4096
 
 struct agent {
-	int fd;
-	char *name;             /* socket path, for messages */
-	int timeout_ms;
-	bool closed;
-	bool need_sync;         /* a call timed out: the channel is out of step */
-	struct jstream js;
-	char *rbuf;
-	unsigned round_trips;
-	char err_class[128];
-	FILE *trace;
+	struct sess s;
+	bool need_sync;         /* a call failed: the channel is out of step */
 	/* ACPI slot per guest logical id: -1 unknown, -2 unreadable */
 	int *slot_of;
 	bool acpi_broken;       /* guest-file-* unusable: do not ask again */
 	char *acpi_note;        /* why, for agent_view.note */
 };
 
-/* ---- transport -------------------------------------------------------- */
+/* ---- protocol on the session ------------------------------------------ */
+
+static const struct sess_peer agent_peer = {
+	.who = "the guest agent",
+	.closed = "the guest agent socket was closed (QEMU gone?)",
+	.stalled = "the guest agent took no input",
+	.stalled_why = ": it is not running in the guest",
+	.framing = "from the guest agent",
+	.tag = "ga",
+	.code = VC_EXIT_AGENT,
+	.reply_code = VC_EXIT_AGENT,
+	.reply_names_command = true,
+	.strict_error = false,
+};
 
 static int agent_connect(struct agent *a, struct vc_err *err)
 {
-	int fd, e;
+	int e;
 
-	fd = sock_connect_unix(a->name, a->timeout_ms, VC_EXIT_AGENT, &e, err);
-	if (fd >= 0) {
-		a->fd = fd;
+	if (sess_connect_unix(&a->s, &e, err) == 0)
 		return 0;
-	}
 	if (e == ENOENT)
 		return vc_err_set(err, VC_EXIT_AGENT,
 				  "%s: no such socket: is the VM running with a guest agent channel?",
-				  a->name);
+				  a->s.name);
 	if (e == ECONNREFUSED)
 		return vc_err_set(err, VC_EXIT_AGENT,
 				  "%s: connection refused: no QEMU serves this guest agent socket",
-				  a->name);
+				  a->s.name);
 	return -1;
-}
-
-static int agent_send(struct agent *a, const char *what, const char *buf,
-		      size_t len, int64_t deadline, struct vc_err *err)
-{
-	char secs[32];
-	int r;
-
-	r = sock_send_all(a->fd, buf, len, deadline, what, VC_EXIT_AGENT, err);
-	if (r == SOCK_CLOSED) {
-		a->closed = true;
-		return vc_err_set(err, VC_EXIT_AGENT,
-				  "%s: the guest agent socket was closed (QEMU gone?)",
-				  what);
-	}
-	if (r == SOCK_TIMEOUT) {
-		vc_fmt_secs(secs, sizeof(secs), a->timeout_ms);
-		a->need_sync = true;
-		return vc_err_set(err, VC_EXIT_AGENT,
-				  "%s: the guest agent took no input within %s s: it is not running in the guest",
-				  what, secs);
-	}
-	return r < 0 ? -1 : 0;
-}
-
-/* Read what is there into a->rbuf, waiting until the deadline for the
- * first byte.  Returns bytes read, 0 on timeout, -1 with err on EOF or
- * error. */
-static ssize_t agent_recv(struct agent *a, const char *what, int64_t deadline,
-			  struct vc_err *err)
-{
-	ssize_t n;
-
-	n = sock_recv(a->fd, a->rbuf, SOCK_READ_SIZE, deadline, what,
-		      VC_EXIT_AGENT, err);
-	if (n == SOCK_TIMEOUT)
-		return 0;
-	if (n == SOCK_CLOSED) {
-		a->closed = true;
-		return vc_err_set(err, VC_EXIT_AGENT,
-				  "%s: the guest agent socket was closed (QEMU gone?)",
-				  what);
-	}
-	return n < 0 ? -1 : n;
-}
-
-static int agent_no_reply(struct agent *a, const char *what, bool sync,
-			  struct vc_err *err)
-{
-	char secs[32];
-
-	vc_fmt_secs(secs, sizeof(secs), a->timeout_ms);
-	a->need_sync = true;
-	if (sync)
-		return vc_err_set(err, VC_EXIT_AGENT,
-				  "%s: no answer to %s within %s s: the guest agent is not running in the guest (or not started yet)",
-				  a->name, what, secs);
-	return vc_err_set(err, VC_EXIT_AGENT, "%s: no reply within %s s",
-			  what, secs);
-}
-
-static void agent_trace(struct agent *a, char dir, json_t *msg)
-{
-	if (!a->trace)
-		return;
-	fprintf(a->trace, "ga%c ", dir);
-	json_dumpf(msg, a->trace, JSON_COMPACT);
-	fputc('\n', a->trace);
 }
 
 static uint32_t agent_random_id(void)
@@ -196,62 +132,91 @@ static int agent_scan_sync(char *buf, size_t *len, json_int_t id)
 	}
 }
 
+/* Append the n bytes just read to the sync buffer *keep, growing it as
+ * stale bytes come (most syncs see a few dozen) up to its bound, past
+ * which the oldest are dropped.  Returns 0, or -1 when out of memory. */
+static int agent_sync_keep(char **keep, size_t *klen, size_t *kcap,
+			   const char *data, size_t n)
+{
+	const size_t max = AGENT_SYNC_KEEP + SOCK_READ_SIZE;
+	char *grown;
+	size_t cap;
+
+	if (*klen + n > max)
+		*klen = 0;
+	if (*klen + n > *kcap) {
+		cap = *klen + n > 2 * *kcap ? *klen + n : 2 * *kcap;
+		cap = cap > max ? max : cap;
+		grown = realloc(*keep, cap);
+		if (!grown)
+			return -1;
+		*keep = grown;
+		*kcap = cap;
+	}
+	memcpy(*keep + *klen, data, n);
+	*klen += n;
+	return 0;
+}
+
 /* guest-sync-delimited with a fresh random id; everything that arrives
  * before its answer is dropped. */
 static int agent_sync(struct agent *a, struct vc_err *err)
 {
 	const char *what = "guest-sync-delimited";
 	json_int_t id = agent_random_id();
-	char *text = NULL, *req = NULL, *keep = NULL;
-	size_t klen = 0;
+	char *text = NULL, *req = NULL, *keep = NULL, secs[32];
+	size_t klen = 0, kcap = 0;
 	int64_t deadline;
 	json_t *msg;
 	ssize_t n;
-	int rc = -1, len = -1;
+	int rc = -1, len = -1, status;
 
-	if (a->closed)
+	if (a->s.closed)
 		return vc_err_set(err, VC_EXIT_AGENT,
-				  "%s: the guest agent socket was closed", a->name);
+				  "%s: the guest agent socket was closed", a->s.name);
 	msg = json_pack("{s:s,s:{s:I}}", "execute", what, "arguments", "id", id);
-	if (msg) {
-		agent_trace(a, '>', msg);
-		text = json_dumps(msg, JSON_COMPACT);
-		json_decref(msg);
-	}
+	text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	json_decref(msg);
 	/* The sentinel first: it resets qemu-ga's parser if an earlier
 	 * client left half a request behind. */
 	if (text)
 		len = asprintf(&req, "%c%s\n", AGENT_SENTINEL, text);
+	if (len < 0) {
+		free(text);
+		return vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	}
+	sess_trace(&a->s, '>', text, strlen(text));
 	free(text);
-	keep = malloc(AGENT_SYNC_KEEP + SOCK_READ_SIZE);
-	if (len < 0 || !keep) {
-		if (len < 0)
-			req = NULL;
-		rc = vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	deadline = vc_deadline(a->s.timeout_ms);
+	if (sess_send(&a->s, what, req, (size_t)len, &status, err) < 0) {
+		a->need_sync = status == SOCK_TIMEOUT;
 		goto out;
 	}
-	deadline = vc_deadline(a->timeout_ms);
-	if (agent_send(a, what, req, (size_t)len, deadline, err) < 0)
-		goto out;
 	for (;;) {
-		n = agent_recv(a, what, deadline, err);
-		if (n < 0)
-			goto out;
-		if (n == 0) {
-			agent_no_reply(a, what, true, err);
+		n = sess_recv(&a->s, deadline, err);
+		if (n == SESS_TIMEOUT) {
+			vc_fmt_secs(secs, sizeof(secs), a->s.timeout_ms);
+			a->need_sync = true;
+			vc_err_set(err, VC_EXIT_AGENT,
+				   "%s: no answer to %s within %s s: the guest agent is not running in the guest (or not started yet)",
+				   a->s.name, what, secs);
 			goto out;
 		}
-		if (klen + (size_t)n > AGENT_SYNC_KEEP + SOCK_READ_SIZE)
-			klen = 0;
-		memcpy(keep + klen, a->rbuf, (size_t)n);
-		klen += (size_t)n;
+		if (n < 0) {
+			sess_read_error(&a->s, what, (int)n, err);
+			goto out;
+		}
+		if (agent_sync_keep(&keep, &klen, &kcap, a->s.rbuf, (size_t)n) < 0) {
+			vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+			goto out;
+		}
 		if (agent_scan_sync(keep, &klen, id) == 1)
 			break;
 	}
-	if (a->trace)
-		fprintf(a->trace, "ga< {\"return\": %" JSON_INTEGER_FORMAT "}\n", id);
+	if (a->s.trace)
+		fprintf(a->s.trace, "ga< {\"return\":%" JSON_INTEGER_FORMAT "}\n", id);
 	/* Nothing was in flight but the sync: what follows it is noise. */
-	js_reset(&a->js);
+	js_reset(&a->s.js);
 	a->need_sync = false;
 	rc = 0;
 out:
@@ -260,9 +225,12 @@ out:
 	return rc;
 }
 
-/* trace: a file the session logs its messages to (appended), or NULL. */
+/* trace: a file the session logs its messages to (appended), or NULL;
+ * tp: a transport in place of connecting to path, or NULL. */
 static struct agent *agent_new(const char *path, int timeout_ms,
-			       const char *trace, struct vc_err *err)
+			       const char *trace,
+			       const struct sess_transport *tp,
+			       struct vc_err *err)
 {
 	struct agent *a;
 	size_t i;
@@ -272,33 +240,26 @@ static struct agent *agent_new(const char *path, int timeout_ms,
 		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 		return NULL;
 	}
-	a->fd = -1;
-	a->timeout_ms = timeout_ms;
-	js_init(&a->js);
 	if (path && strncmp(path, "unix:", 5) == 0)
 		path += 5;
-	a->name = strdup(path ? path : "");
-	a->rbuf = malloc(SOCK_READ_SIZE);
+	if (sess_init(&a->s, &agent_peer, path, timeout_ms, err) < 0)
+		goto fail;
 	a->slot_of = malloc(AGENT_MAX_CPU * sizeof(*a->slot_of));
-	if (!a->name || !a->rbuf || !a->slot_of) {
+	if (!a->slot_of) {
 		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 		goto fail;
 	}
 	for (i = 0; i < AGENT_MAX_CPU; i++)
 		a->slot_of[i] = -1;
-	if (!*a->name) {
+	if (!*a->s.name) {
 		vc_err_set(err, VC_EXIT_AGENT, "empty guest agent socket path");
 		goto fail;
 	}
-	if (trace && *trace) {
-		a->trace = fopen(trace, "a");
-		if (!a->trace) {
-			vc_err_errno(err, VC_EXIT_USAGE, errno, "--trace %s", trace);
-			goto fail;
-		}
-		setvbuf(a->trace, NULL, _IOLBF, 0);
-	}
-	if (agent_connect(a, err) < 0 || agent_sync(a, err) < 0)
+	if (trace && *trace && sess_trace_open(&a->s, trace, err) < 0)
+		goto fail;
+	if (tp)
+		sess_use_transport(&a->s, tp);
+	if ((!tp && agent_connect(a, err) < 0) || agent_sync(a, err) < 0)
 		goto fail;
 	return a;
 fail:
@@ -308,25 +269,26 @@ fail:
 
 struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err)
 {
-	return agent_new(path, timeout_ms, NULL, err);
+	return agent_new(path, timeout_ms, NULL, NULL, err);
+}
+
+struct agent *agent_open_transport(const struct sess_transport *tp,
+				   const char *name, int timeout_ms,
+				   struct vc_err *err)
+{
+	return agent_new(name, timeout_ms, NULL, tp, err);
 }
 
 struct agent *agent_open_opts(const struct agent_opts *o, struct vc_err *err)
 {
-	return agent_new(o->path, (int)o->timeout_ms, o->trace, err);
+	return agent_new(o->path, (int)o->timeout_ms, o->trace, NULL, err);
 }
 
 void agent_close(struct agent *a)
 {
 	if (!a)
 		return;
-	if (a->fd >= 0)
-		close(a->fd);
-	if (a->trace)
-		fclose(a->trace);
-	js_free(&a->js);
-	free(a->rbuf);
-	free(a->name);
+	sess_free(&a->s);
 	free(a->slot_of);
 	free(a->acpi_note);
 	free(a);
@@ -334,109 +296,39 @@ void agent_close(struct agent *a)
 
 const char *agent_last_error_class(const struct agent *a)
 {
-	return a->err_class;
+	return a->s.err_class;
 }
 
 unsigned agent_round_trips(const struct agent *a)
 {
-	return a->round_trips;
+	return a->s.round_trips;
 }
 
-static json_t *agent_reply_value(struct agent *a, const char *command,
-				 json_t *msg, struct vc_err *err)
-{
-	json_t *ret = json_object_get(msg, "return");
-	json_t *e = json_object_get(msg, "error");
-	json_t *cls, *desc;
-
-	if (ret && !e)
-		return json_incref(ret);
-	if (e && !ret) {
-		cls = json_object_get(e, "class");
-		desc = json_object_get(e, "desc");
-		snprintf(a->err_class, sizeof(a->err_class), "%s",
-			 json_is_string(cls) ? json_string_value(cls) : "");
-		vc_err_set(err, VC_EXIT_AGENT, "%s: %s: %s", command,
-			   json_is_string(cls) ? json_string_value(cls) : "Error",
-			   json_is_string(desc) ? json_string_value(desc)
-						: "(no description)");
-		return NULL;
-	}
-	vc_err_set(err, VC_EXIT_AGENT,
-		   "%s: malformed reply from the guest agent: %s", command,
-		   ret ? "both \"return\" and \"error\""
-		       : "neither \"return\" nor \"error\"");
-	return NULL;
-}
-
-/* One command; a new reference to its "return", or NULL with err. */
+/* One command; a new reference to its "return", or NULL with err.  A
+ * call that fails on the way (not an error reply) leaves the channel out
+ * of step: the next one syncs first. */
 static json_t *agent_call(struct agent *a, const char *command, json_t *args,
-		   struct vc_err *err)
+			  struct vc_err *err)
 {
-	json_t *req, *msg = NULL, *val;
-	int64_t deadline;
-	char *text;
-	ssize_t n;
+	json_t *msg, *val;
 	int r;
 
-	a->err_class[0] = '\0';
-	if (a->closed) {
-		vc_err_set(err, VC_EXIT_AGENT,
-			   "%s: the guest agent socket was closed", command);
+	a->s.err_class[0] = '\0';
+	if (a->need_sync && !a->s.closed && agent_sync(a, err) < 0)
+		return NULL;
+	if (sess_command(&a->s, command, args, NULL, err) < 0) {
+		a->need_sync = true;
 		return NULL;
 	}
-	if (a->need_sync && agent_sync(a, err) < 0)
-		return NULL;
-	req = json_pack("{s:s}", "execute", command);
-	if (req && args && json_object_set(req, "arguments", args) < 0) {
-		json_decref(req);
-		req = NULL;
-	}
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	if (req)
-		agent_trace(a, '>', req);
-	json_decref(req);
-	if (!text) {
-		vc_err_set(err, VC_EXIT_INTERNAL, "%s: cannot encode command",
-			   command);
+	r = sess_read_msg(&a->s, vc_deadline(a->s.timeout_ms), &msg, err);
+	if (r != SESS_MSG) {
+		if (r == SESS_ERR)
+			js_reset(&a->s.js);
+		a->need_sync = true;
+		sess_read_error(&a->s, command, r, err);
 		return NULL;
 	}
-	deadline = vc_deadline(a->timeout_ms);
-	r = agent_send(a, command, text, strlen(text), deadline, err);
-	if (r == 0)
-		r = agent_send(a, command, "\n", 1, deadline, err);
-	free(text);
-	if (r < 0)
-		return NULL;
-	a->round_trips++;
-	for (;;) {
-		r = js_next(&a->js, &msg, err);
-		if (r < 0) {
-			a->need_sync = true;
-			js_reset(&a->js);
-			vc_err_prefix(err, "%s: from the guest agent", command);
-			err->code = VC_EXIT_AGENT;  /* the framing's code is QMP's */
-			return NULL;
-		}
-		if (r > 0)
-			break;
-		n = agent_recv(a, command, deadline, err);
-		if (n < 0)
-			return NULL;
-		if (n == 0) {
-			agent_no_reply(a, command, false, err);
-			return NULL;
-		}
-		if (js_feed(&a->js, a->rbuf, (size_t)n, err) < 0) {
-			a->need_sync = true;
-			js_reset(&a->js);
-			vc_err_prefix(err, "%s: from the guest agent", command);
-			err->code = VC_EXIT_AGENT;  /* the framing's code is QMP's */
-			return NULL;
-		}
-	}
-	agent_trace(a, '<', msg);
-	val = agent_reply_value(a, command, msg, err);
+	val = sess_reply_value(&a->s, command, msg, err);
 	json_decref(msg);
 	return val;
 }
@@ -804,11 +696,12 @@ static int agent_slot_vcpu(const struct topology *t, int slot)
 	return slot;
 }
 
-/* Returns 0, -1 when the guest cannot read its ACPI paths, or -2 with
- * v->note set when what it reads cannot be true: a slot the VM does not
- * have, two guest CPUs on one vCPU, or another CPU on the boot vCPU.  A
- * mapping with any of those is not used at all: every entry came from the
- * same guest. */
+/* Returns 0, -1 when the guest cannot read its ACPI paths or one is not a
+ * QEMU CPU name (firmware that names CPUs otherwise, as the legacy "CPxx"
+ * hotplug does), or -2 with v->note set when what it reads cannot be
+ * true: a slot the VM does not have, two guest CPUs on one vCPU, or
+ * another CPU on the boot vCPU.  A mapping with any of those is not used
+ * at all: every entry came from the same guest. */
 static int agent_map_acpi(struct agent *a, const struct topology *t,
 			  struct agent_view *v)
 {
@@ -823,6 +716,14 @@ static int agent_map_acpi(struct agent *a, const struct topology *t,
 		slot = agent_acpi_slot(a, id);
 		if (a->acpi_broken)
 			return -1;
+		if (uniform && slot < 0) {
+			/* A CPU left out would read as absent: no match. */
+			free(a->acpi_note);
+			if (asprintf(&a->acpi_note, "the ACPI path of guest CPU %d is not a QEMU CPU name",
+				     id) < 0)
+				a->acpi_note = NULL;
+			return -1;
+		}
 		idx = slot >= 0 ? agent_slot_vcpu(t, slot) : -1;
 		if (uniform && slot >= 0 && idx < 0)
 			r = asprintf(&v->note, "the guest's ACPI id of guest CPU %d is slot %d, which this VM does not have (%zu vCPUs)",
@@ -1263,7 +1164,43 @@ static int agent_outcome_explain(struct agent_outcome *out, int code,
 	return rc;
 }
 
-int agent_online_after_plug(const struct agent_opts *o,
+void agent_link_init(struct agent_link *l, const struct agent_opts *o)
+{
+	memset(l, 0, sizeof(*l));
+	l->opts = o;
+}
+
+struct agent *agent_link_get(struct agent_link *l, struct vc_err *err)
+{
+	if (!l->tried) {
+		l->tried = true;
+		l->a = agent_open_opts(l->opts, &l->err);
+	}
+	if (!l->a)
+		*err = l->err;
+	return l->a;
+}
+
+void agent_link_close(struct agent_link *l)
+{
+	agent_close(l->a);
+	l->a = NULL;
+}
+
+/* Forget the guest paths read so far: after a change of the VM's CPUs a
+ * guest that reuses numbers may give an unplugged CPU's id to a new one. */
+static void agent_forget_paths(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < AGENT_MAX_CPU; i++)
+		a->slot_of[i] = -1;
+	a->acpi_broken = false;
+	free(a->acpi_note);
+	a->acpi_note = NULL;
+}
+
+int agent_online_after_plug(struct agent_link *l,
 			    const struct topology *t,
 			    const struct apply_result *r, int64_t timeout_ms,
 			    struct agent_outcome *out)
@@ -1278,7 +1215,7 @@ int agent_online_after_plug(const struct agent_opts *o,
 
 	memset(out, 0, sizeof(*out));
 	out->online = true;
-	if (!o || !o->path || !r)
+	if (!l || !l->opts || !l->opts->path || !r)
 		return 0;
 	for (i = 0; i < r->n; i++)
 		if (r->items[i].op == PLAN_OP_ADD &&
@@ -1298,13 +1235,14 @@ int agent_online_after_plug(const struct agent_opts *o,
 			for (k = 0; k < r->items[i].count; k++)
 				agent_outcome_add(out, cap, r->items[i].first + k);
 
-	a = agent_open_opts(o, &err);
+	a = agent_link_get(l, &err);
 	if (!a) {
 		rc = agent_outcome_fail(out, err.code == VC_EXIT_INTERNAL
 					? VC_EXIT_INTERNAL : VC_EXIT_NOT_ONLINE,
 					"guest agent: %s", err.msg);
 		goto out;
 	}
+	agent_forget_paths(a);
 	/* The guest learns of a plug through an ACPI event and lists the CPU
 	 * some time later; ask until it is there and online. */
 	for (;;) {
@@ -1351,12 +1289,11 @@ out:
 	out->code = rc;
 	out->elapsed_ms = vc_now_ms() - start;
 	agent_view_free(&v);
-	agent_close(a);
 	free(tried);
 	return rc;
 }
 
-int agent_offline_before_unplug(const struct agent_opts *o,
+int agent_offline_before_unplug(struct agent_link *l,
 				const struct topology *t, const struct plan *p,
 				struct agent_outcome *out)
 {
@@ -1366,12 +1303,13 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	const struct agent_gcpu *g;
 	int64_t start = vc_now_ms();
 	size_t i, cap = 0;
-	bool *tried = NULL, *was, all_offline = true;
+	bool *tried = NULL, *was, *unlisted, all_offline = true;
 	int k, idx, rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->online = false;
-	if (!o || !o->path || !o->offline_first || !p || !t)
+	if (!l || !l->opts || !l->opts->path || !l->opts->offline_first ||
+	    !p || !t)
 		return 0;
 	for (i = 0; i < p->n_steps; i++)
 		if (p->steps[i].op == PLAN_OP_DEL)
@@ -1379,12 +1317,13 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	if (!cap)
 		return 0;
 	out->items = calloc(cap, sizeof(*out->items));
-	tried = calloc(2 * cap, sizeof(*tried));
+	tried = calloc(3 * cap, sizeof(*tried));
 	if (!out->items || !tried) {
 		free(tried);
 		return agent_outcome_fail(out, VC_EXIT_INTERNAL, "out of memory");
 	}
 	was = tried + cap;
+	unlisted = tried + 2 * cap;
 	for (i = 0; i < p->n_steps; i++)
 		for (k = 0; p->steps[i].op == PLAN_OP_DEL && k < p->steps[i].count; k++) {
 			idx = p->steps[i].first + k;
@@ -1395,7 +1334,7 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	if (!out->n)
 		goto out;
 
-	a = agent_open_opts(o, &err);
+	a = agent_link_get(l, &err);
 	if (!a || agent_view_query(a, t, &v, &err) < 0) {
 		agent_outcome_mark(out, AGENT_VCPU_NOT_TRIED);
 		rc = agent_outcome_fail(out, err.code == VC_EXIT_INTERNAL
@@ -1415,6 +1354,7 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 	for (i = 0; i < out->n; i++) {
 		/* Already offline: nothing to ask, and the report says so. */
 		was[i] = out->items[i].state == AGENT_VCPU_OFFLINE;
+		unlisted[i] = out->items[i].state == AGENT_VCPU_ABSENT;
 		g = agent_view_vcpu(&v, out->items[i].index);
 		if (g && g->online && (!g->can_offline || g->logical_id == 0))
 			out->items[i].state = AGENT_VCPU_FAILED;
@@ -1431,9 +1371,10 @@ int agent_offline_before_unplug(const struct agent_opts *o,
 		goto out;
 	}
 	agent_outcome_observe(out, &v);
-	/* A CPU the guest no longer lists has nothing left to offline. */
+	/* A CPU the guest no longer lists has nothing left to offline; one
+	 * it never listed is not known to be offline. */
 	for (i = 0; i < out->n; i++) {
-		if (out->items[i].state == AGENT_VCPU_ABSENT)
+		if (out->items[i].state == AGENT_VCPU_ABSENT && !unlisted[i])
 			out->items[i].state = AGENT_VCPU_OFFLINE;
 		if (out->items[i].state == AGENT_VCPU_OFFLINE)
 			out->items[i].state = was[i] ? AGENT_VCPU_WAS_OFFLINE
@@ -1448,7 +1389,6 @@ out:
 	out->code = rc;
 	out->elapsed_ms = vc_now_ms() - start;
 	agent_view_free(&v);
-	agent_close(a);
 	free(tried);
 	return rc;
 }

@@ -1,10 +1,9 @@
-/* qmp.c - QMP client session: connect, greeting, id-matched commands and
- * the event queue.
+/* qmp.c - QMP client: connect, greeting, id-matched commands and the
+ * event queue, on the session layer (session.c).
  *
- * The transport is sock.c: every wait is bounded by the session timeout,
- * so a QEMU that hangs, dies or serves another client turns into an error
- * instead of a stuck process.  Here its statuses become messages that
- * speak of QEMU and the monitor.
+ * Every wait is bounded by the session timeout, so a QEMU that hangs, dies
+ * or serves another client turns into an error instead of a stuck process;
+ * the messages speak of QEMU and the monitor.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,37 +13,33 @@
 
 #include "vcpuctl/jsonstream.h"
 #include "vcpuctl/qmp.h"
+#include "vcpuctl/session.h"
 #include "vcpuctl/sock.h"
 #include "vcpuctl/util.h"
 
 struct qmp {
-	int fd;
-	char *name;             /* path or host:port, for messages */
-	int timeout_ms;
-	bool closed;            /* peer hung up; later calls fail at once */
-	struct jstream js;
-	char *rbuf;             /* SOCK_READ_SIZE bytes */
-	char *sbuf;             /* serialised command, reused */
-	size_t scap;
+	struct sess s;
 	unsigned next_id;
-	unsigned round_trips;
 	char version[64];
 	char *package;
 	pid_t peer_pid;
-	char err_class[128];
-	FILE *trace;
 	json_t **ev;            /* events, oldest at ev[ev_head] */
 	size_t ev_head;
 	size_t ev_len;
 	size_t ev_cap;
 };
 
-/* Results of reading one message. */
-enum {
-	RD_EOF = -2,
-	RD_ERR = -1,
-	RD_TIMEOUT = 0,
-	RD_MSG = 1,
+static const struct sess_peer qmp_peer = {
+	.who = "QEMU",
+	.closed = "QEMU closed the connection",
+	.stalled = "QEMU did not take the command",
+	.stalled_why = "",
+	.framing = NULL,
+	.tag = "",
+	.code = VC_EXIT_CONN,
+	.reply_code = VC_EXIT_QEMU,
+	.reply_names_command = false,
+	.strict_error = true,
 };
 
 /* Reword a failed unix connect() for a QEMU monitor; err already holds
@@ -73,12 +68,11 @@ static int qmp_connect_unix(struct qmp *q, const char *path, struct vc_err *err)
 	socklen_t clen = sizeof(cred);
 	int fd, e;
 
-	fd = sock_connect_unix(path, q->timeout_ms, VC_EXIT_CONN, &e, err);
-	if (fd < 0)
-		return qmp_unix_error(path, e, q->timeout_ms, err);
+	if (sess_connect_unix(&q->s, &e, err) < 0)
+		return qmp_unix_error(path, e, q->s.timeout_ms, err);
+	fd = q->s.fd;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
 		q->peer_pid = cred.pid;
-	q->fd = fd;
 	return 0;
 }
 
@@ -115,88 +109,13 @@ static int qmp_connect_tcp(struct qmp *q, const char *hostport,
 		return vc_err_set(err, VC_EXIT_CONN,
 				  "tcp:%s: expected tcp:HOST:PORT", hostport);
 	}
-	fd = sock_connect_tcp(host, port, hostport, q->timeout_ms,
+	fd = sock_connect_tcp(host, port, hostport, q->s.timeout_ms,
 			      VC_EXIT_CONN, err);
 	free(copy);
 	if (fd < 0)
 		return -1;
-	q->fd = fd;
+	q->s.fd = fd;
 	return 0;
-}
-
-/* A received message as it came, minus insignificant whitespace (QEMU's
- * pretty=on spreads one over many lines): "< {json}\n". */
-static void qmp_trace_frame(struct qmp *q, const char *text, size_t len)
-{
-	char *buf, *end;
-
-	if (!q->trace)
-		return;
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		return;
-	end = js_minify(text, text + len, buf);
-	fputs("< ", q->trace);
-	fwrite(buf, 1, (size_t)(end - buf), q->trace);
-	fputc('\n', q->trace);
-	free(buf);
-}
-
-/* Read until one whole message is framed or the deadline passes; *text
- * is its verbatim bytes (borrowed from q->js, valid until the next read). */
-static int qmp_read_frame(struct qmp *q, int64_t deadline, const char **text,
-			  size_t *len, struct vc_err *err)
-{
-	ssize_t n;
-	int r;
-
-	*text = NULL;
-	if (q->closed)
-		return RD_EOF;
-	for (;;) {
-		r = js_next_frame(&q->js, text, len, err);
-		if (r < 0)
-			return RD_ERR;
-		if (r > 0) {
-			qmp_trace_frame(q, *text, *len);
-			return RD_MSG;
-		}
-		/* No prefix: callers name the step ("greeting", a command). */
-		n = sock_recv(q->fd, q->rbuf, SOCK_READ_SIZE, deadline, NULL,
-			      VC_EXIT_CONN, err);
-		if (n == SOCK_TIMEOUT)
-			return RD_TIMEOUT;
-		if (n == SOCK_CLOSED) {
-			q->closed = true;
-			return RD_EOF;
-		}
-		if (n < 0)
-			return RD_ERR;
-		if (js_feed(&q->js, q->rbuf, (size_t)n, err) < 0)
-			return RD_ERR;
-	}
-}
-
-/* Parse a framed message (errors as js_next's). */
-static int qmp_parse_msg(const char *text, size_t len, json_t **out,
-			 struct vc_err *err)
-{
-	return js_parse_frame(text, len, out, err) < 0 ? RD_ERR : RD_MSG;
-}
-
-/* Read until one whole message is parsed or the deadline passes. */
-static int qmp_read_msg(struct qmp *q, int64_t deadline, json_t **out,
-			struct vc_err *err)
-{
-	const char *text;
-	size_t len;
-	int r;
-
-	*out = NULL;
-	r = qmp_read_frame(q, deadline, &text, &len, err);
-	if (r != RD_MSG)
-		return r;
-	return qmp_parse_msg(text, len, out, err);
 }
 
 static int qmp_event_push(struct qmp *q, json_t *ev)
@@ -244,24 +163,24 @@ static int qmp_read_greeting(struct qmp *q, struct vc_err *err)
 	char secs[32];
 	int r;
 
-	r = qmp_read_msg(q, vc_deadline(q->timeout_ms), &msg, err);
-	if (r == RD_TIMEOUT) {
-		vc_fmt_secs(secs, sizeof(secs), q->timeout_ms);
+	r = sess_read_msg(&q->s, vc_deadline(q->s.timeout_ms), &msg, err);
+	if (r == SESS_TIMEOUT) {
+		vc_fmt_secs(secs, sizeof(secs), q->s.timeout_ms);
 		return vc_err_set(err, VC_EXIT_CONN,
 				  "%s: no QMP greeting within %s s: the monitor is busy with another client, or QEMU is not answering",
-				  q->name, secs);
+				  q->s.name, secs);
 	}
-	if (r == RD_EOF)
+	if (r == SESS_EOF)
 		return vc_err_set(err, VC_EXIT_CONN,
 				  "%s: QEMU closed the connection before its greeting",
-				  q->name);
-	if (r == RD_ERR)
-		return vc_err_prefix(err, "%s: greeting", q->name);
+				  q->s.name);
+	if (r == SESS_ERR)
+		return vc_err_prefix(err, "%s: greeting", q->s.name);
 	greet = json_object_get(msg, "QMP");
 	if (!json_is_object(greet)) {
 		json_decref(msg);
 		return vc_err_set(err, VC_EXIT_CONN,
-				  "%s: not a QMP monitor (no greeting)", q->name);
+				  "%s: not a QMP monitor (no greeting)", q->s.name);
 	}
 	qemu = json_object_get(json_object_get(greet, "version"), "qemu");
 	if (json_is_integer(json_object_get(qemu, "major")))
@@ -290,38 +209,29 @@ struct qmp *qmp_open(const char *spec, int timeout_ms, struct vc_err *err)
 		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
 		return NULL;
 	}
-	q->fd = -1;
-	q->timeout_ms = timeout_ms;
-	js_init(&q->js);
-	if (strncmp(spec, "unix:", 5) == 0)
-		q->name = strdup(spec + 5);
-	else if (strncmp(spec, "tcp:", 4) == 0)
-		q->name = strdup(spec + 4);
-	else
-		q->name = strdup(spec);
-	q->rbuf = malloc(SOCK_READ_SIZE);
-	if (!q->name || !q->rbuf) {
-		vc_err_set(err, VC_EXIT_INTERNAL, "out of memory");
+	if (sess_init(&q->s, &qmp_peer,
+		      strncmp(spec, "unix:", 5) == 0 ? spec + 5
+		      : strncmp(spec, "tcp:", 4) == 0 ? spec + 4 : spec,
+		      timeout_ms, err) < 0)
 		goto fail;
-	}
-	if (!*q->name) {
+	if (!*q->s.name) {
 		vc_err_set(err, VC_EXIT_CONN, "%s: empty socket path", spec);
 		goto fail;
 	}
 	if (strncmp(spec, "tcp:", 4) == 0)
-		rc = qmp_connect_tcp(q, q->name, err);
+		rc = qmp_connect_tcp(q, q->s.name, err);
 	else
-		rc = qmp_connect_unix(q, q->name, err);
+		rc = qmp_connect_unix(q, q->s.name, err);
 	if (rc < 0 || qmp_read_greeting(q, err) < 0)
 		goto fail;
 	r = qmp_call(q, "qmp_capabilities", NULL, err);
 	if (!r) {
-		vc_err_prefix(err, "%s", q->name);
+		vc_err_prefix(err, "%s", q->s.name);
 		goto fail;
 	}
 	json_decref(r);
 	/* Only the caller's commands count (qmp.h). */
-	q->round_trips = 0;
+	q->s.round_trips = 0;
 	return q;
 fail:
 	qmp_close(q);
@@ -332,18 +242,11 @@ void qmp_close(struct qmp *q)
 {
 	if (!q)
 		return;
-	if (q->fd >= 0)
-		close(q->fd);
-	if (q->trace)
-		fclose(q->trace);
+	sess_free(&q->s);
 	while (q->ev_head < q->ev_len)
 		json_decref(q->ev[q->ev_head++]);
 	free(q->ev);
-	js_free(&q->js);
-	free(q->rbuf);
-	free(q->sbuf);
 	free(q->package);
-	free(q->name);
 	free(q);
 }
 
@@ -364,24 +267,24 @@ pid_t qmp_peer_pid(const struct qmp *q)
 
 int qmp_fd(const struct qmp *q)
 {
-	return q->fd;
+	return q->s.fd;
 }
 
 unsigned qmp_round_trips(const struct qmp *q)
 {
-	return q->round_trips;
+	return q->s.round_trips;
 }
 
 void qmp_set_trace(struct qmp *q, FILE *trace)
 {
-	if (q->trace && q->trace != trace)
-		fclose(q->trace);
-	q->trace = trace;
+	if (q->s.trace && q->s.trace != trace)
+		fclose(q->s.trace);
+	q->s.trace = trace;
 }
 
 const char *qmp_last_error_class(const struct qmp *q)
 {
-	return q->err_class;
+	return q->s.err_class;
 }
 
 size_t qmp_event_count(const struct qmp *q)
@@ -458,136 +361,13 @@ void qmp_event_clear(struct qmp_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
-/* Serialise {"execute", "arguments", "id"} plus a newline into q->sbuf.
- * Returns the length, or 0 when out of memory. */
-static size_t qmp_build(struct qmp *q, const char *command, json_t *args,
-			const char *id)
-{
-	json_t *req;
-	size_t n;
-	char *buf;
-
-	req = json_pack("{s:s}", "execute", command);
-	if (!req)
-		return 0;
-	if (args && json_object_set(req, "arguments", args) < 0)
-		goto fail;
-	if (json_object_set_new(req, "id", json_string(id)) < 0)
-		goto fail;
-	n = json_dumpb(req, NULL, 0, JSON_COMPACT);
-	if (n == 0)
-		goto fail;
-	if (n + 1 > q->scap) {
-		buf = realloc(q->sbuf, n + 1);
-		if (!buf)
-			goto fail;
-		q->sbuf = buf;
-		q->scap = n + 1;
-	}
-	json_dumpb(req, q->sbuf, n, JSON_COMPACT);
-	q->sbuf[n] = '\n';
-	json_decref(req);
-	return n + 1;
-fail:
-	json_decref(req);
-	return 0;
-}
-
-static int qmp_send(struct qmp *q, const char *command, size_t len,
-		    int64_t deadline, struct vc_err *err)
-{
-	char secs[32];
-	int r;
-
-	r = sock_send_all(q->fd, q->sbuf, len, deadline, command,
-			  VC_EXIT_CONN, err);
-	if (r == SOCK_CLOSED) {
-		q->closed = true;
-		return vc_err_set(err, VC_EXIT_CONN,
-				  "%s: QEMU closed the connection", command);
-	}
-	if (r == SOCK_TIMEOUT) {
-		vc_fmt_secs(secs, sizeof(secs), q->timeout_ms);
-		return vc_err_set(err, VC_EXIT_CONN,
-				  "%s: QEMU did not take the command within %s s",
-				  command, secs);
-	}
-	return r < 0 ? -1 : 0;
-}
-
-/* Turn our reply into the result of qmp_call.  Consumes nothing. */
-static json_t *qmp_reply_value(struct qmp *q, const char *command,
-			       json_t *msg, struct vc_err *err)
-{
-	json_t *ret = json_object_get(msg, "return");
-	json_t *e = json_object_get(msg, "error");
-	json_t *cls, *desc;
-
-	if (ret && !e)
-		return json_incref(ret);
-	if (!ret && e) {
-		cls = json_object_get(e, "class");
-		desc = json_object_get(e, "desc");
-		if (!json_is_string(cls) || !json_is_string(desc)) {
-			vc_err_set(err, VC_EXIT_CONN,
-				   "%s: malformed error reply from QEMU", command);
-			return NULL;
-		}
-		snprintf(q->err_class, sizeof(q->err_class), "%s",
-			 json_string_value(cls));
-		vc_err_set(err, VC_EXIT_QEMU, "%s: %s", json_string_value(cls),
-			   json_string_value(desc));
-		return NULL;
-	}
-	vc_err_set(err, VC_EXIT_CONN,
-		   "%s: malformed reply from QEMU: %s", command,
-		   ret ? "both \"return\" and \"error\""
-		       : "neither \"return\" nor \"error\"");
-	return NULL;
-}
-
 /* Send command with a fresh id (written to id, 32 bytes).  Returns 0, or
  * -1 with err set. */
 static int qmp_send_command(struct qmp *q, const char *command, json_t *args,
 			    char *id, struct vc_err *err)
 {
-	size_t len;
-
-	q->err_class[0] = '\0';
-	if (q->closed)
-		return vc_err_set(err, VC_EXIT_CONN,
-				  "%s: QEMU closed the connection", command);
 	snprintf(id, 32, "vc-%u", ++q->next_id);
-	len = qmp_build(q, command, args, id);
-	if (!len)
-		return vc_err_set(err, VC_EXIT_INTERNAL,
-				  "%s: cannot encode command", command);
-	if (q->trace) {
-		fputs("> ", q->trace);
-		fwrite(q->sbuf, 1, len, q->trace);
-	}
-	if (qmp_send(q, command, len, vc_deadline(q->timeout_ms), err) < 0)
-		return -1;
-	q->round_trips++;
-	return 0;
-}
-
-/* The reply read failed with r: err says why, naming the command. */
-static void qmp_reply_error(struct qmp *q, const char *command, int r,
-			    struct vc_err *err)
-{
-	char secs[32];
-
-	if (r == RD_TIMEOUT) {
-		vc_fmt_secs(secs, sizeof(secs), q->timeout_ms);
-		vc_err_set(err, VC_EXIT_CONN, "%s: no reply within %s s",
-			   command, secs);
-	} else if (r == RD_EOF) {
-		vc_err_set(err, VC_EXIT_CONN, "%s: QEMU closed the connection",
-			   command);
-	} else {
-		vc_err_prefix(err, "%s", command);
-	}
+	return sess_command(&q->s, command, args, id, err);
 }
 
 /* msg is the reply to id (true), or it was queued as an event or dropped
@@ -616,11 +396,11 @@ json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
 
 	if (qmp_send_command(q, command, args, id, err) < 0)
 		return NULL;
-	deadline = vc_deadline(q->timeout_ms);
+	deadline = vc_deadline(q->s.timeout_ms);
 	for (;;) {
-		r = qmp_read_msg(q, deadline, &msg, err);
-		if (r != RD_MSG) {
-			qmp_reply_error(q, command, r, err);
+		r = sess_read_msg(&q->s, deadline, &msg, err);
+		if (r != SESS_MSG) {
+			sess_read_error(&q->s, command, r, err);
 			return NULL;
 		}
 		if (qmp_is_reply(q, msg, id, &fail, err))
@@ -628,7 +408,7 @@ json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
 		if (fail)
 			return NULL;
 	}
-	val = qmp_reply_value(q, command, msg, err);
+	val = sess_reply_value(&q->s, command, msg, err);
 	json_decref(msg);
 	return val;
 }
@@ -636,7 +416,7 @@ json_t *qmp_call(struct qmp *q, const char *command, json_t *args,
 /* Our reply to id, with "return" and no "error": *ret, *rlen is the
  * verbatim text of the "return" value.  The frame must be valid JSON
  * (js_valid).  Anything else (an event, an error reply, another id) is
- * for qmp_is_reply() and qmp_reply_value() to judge. */
+ * for qmp_is_reply() and sess_reply_value() to judge. */
 static bool qmp_return_text(const char *text, size_t len, const char *id,
 			    const char **ret, size_t *rlen)
 {
@@ -680,20 +460,20 @@ int qmp_call_text(struct qmp *q, const char *command, json_t *args,
 	*len = 0;
 	if (qmp_send_command(q, command, args, id, err) < 0)
 		return -1;
-	deadline = vc_deadline(q->timeout_ms);
+	deadline = vc_deadline(q->s.timeout_ms);
 	for (;;) {
-		r = qmp_read_frame(q, deadline, &frame, &flen, err);
-		if (r == RD_MSG && !js_valid(frame, flen, &bad)) {
+		r = sess_read_frame(&q->s, deadline, &frame, &flen, err);
+		if (r == SESS_MSG && !js_valid(frame, flen, &bad)) {
 			vc_err_set(err, VC_EXIT_CONN, "malformed JSON at byte %zu",
 				   bad);
-			r = RD_ERR;
+			r = SESS_ERR;
 		}
-		if (r == RD_MSG && qmp_return_text(frame, flen, id, text, len))
+		if (r == SESS_MSG && qmp_return_text(frame, flen, id, text, len))
 			return 0;
-		if (r == RD_MSG)
-			r = qmp_parse_msg(frame, flen, &msg, err);
-		if (r != RD_MSG) {
-			qmp_reply_error(q, command, r, err);
+		if (r == SESS_MSG && js_parse_frame(frame, flen, &msg, err) < 0)
+			r = SESS_ERR;
+		if (r != SESS_MSG) {
+			sess_read_error(&q->s, command, r, err);
 			return -1;
 		}
 		if (qmp_is_reply(q, msg, id, &fail, err))
@@ -702,7 +482,7 @@ int qmp_call_text(struct qmp *q, const char *command, json_t *args,
 			return -1;
 	}
 	/* An error reply, or one of the wrong shape. */
-	val = qmp_reply_value(q, command, msg, err);
+	val = sess_reply_value(&q->s, command, msg, err);
 	json_decref(msg);
 	if (!val)
 		return -1;
@@ -723,16 +503,16 @@ int qmp_wait_event(struct qmp *q, int timeout_ms, struct vc_err *err)
 	for (;;) {
 		/* Only here: a stop signal never cuts a command's reply short. */
 		vc_stop_interruptible = 1;
-		r = qmp_read_msg(q, deadline, &msg, err);
+		r = sess_read_msg(&q->s, deadline, &msg, err);
 		vc_stop_interruptible = 0;
-		if (r == RD_TIMEOUT)
+		if (r == SESS_TIMEOUT)
 			return 0;
-		if (r == RD_EOF)
+		if (r == SESS_EOF)
 			return vc_err_set(err, VC_EXIT_CONN,
 					  "%s: QEMU closed the connection",
-					  q->name);
-		if (r == RD_ERR)
-			return vc_err_prefix(err, "%s", q->name);
+					  q->s.name);
+		if (r == SESS_ERR)
+			return vc_err_prefix(err, "%s", q->s.name);
 		r = qmp_keep_event(q, msg, err);
 		if (r != 0)
 			return r;

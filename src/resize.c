@@ -324,6 +324,7 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 	       struct resize_result *res, struct vc_err *err)
 {
 	struct apply_opts opts = { .wait = req->wait, .timeout_ms = req->timeout_ms };
+	struct agent_link agent;
 	bool hw_failed;
 
 	res->preq.resend = req->resend;
@@ -343,10 +344,12 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 		return res->code = VC_EXIT_OK;
 	}
 
-	/* A failed offline is no reason to keep the vCPUs: the guest kernel
-	 * offlines a CPU itself before it ejects it. */
-	if (req->agent &&
-	    agent_offline_before_unplug(req->agent, &res->topo, &res->plan,
+	/* One agent session for the guest steps on both sides of the change,
+	 * opened by the first that needs it.  A failed offline is no reason
+	 * to keep the vCPUs: the guest kernel offlines a CPU itself before it
+	 * ejects it. */
+	agent_link_init(&agent, req->agent);
+	if (agent_offline_before_unplug(&agent, &res->topo, &res->plan,
 					&res->guest_off))
 		warn(res, "guest: %s; unplugging anyway", res->guest_off.error);
 	apply_plan(q, &res->topo, &res->plan, &opts, &res->apply);
@@ -356,9 +359,9 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 	record_store(req, res);
 	tune_plugged(req, q, res);
 	/* The plug result stands whatever the guest does next. */
-	if (req->agent)
-		agent_online_after_plug(req->agent, &res->topo, &res->apply,
-					req->timeout_ms, &res->guest_on);
+	agent_online_after_plug(&agent, &res->topo, &res->apply,
+				req->timeout_ms, &res->guest_on);
+	agent_link_close(&agent);
 	res->guest = res->guest_on.n ? &res->guest_on :
 		     res->guest_off.n ? &res->guest_off : NULL;
 	hw_failed = res->apply.code != VC_EXIT_OK;

@@ -3,7 +3,7 @@
  * Plugging a vCPU (QMP device_add) and onlining it (the guest kernel starts
  * using it) are separate steps, as libvirt keeps setvcpus and guestvcpus
  * apart.  This module is the second: a client for qemu-ga on the unix socket
- * of its virtio-serial chardev, on the same framing as QMP (jsonstream.h).
+ * of its virtio-serial chardev, on the same session layer as QMP (session.h).
  *
  * The agent has no greeting and no capabilities step.  A connection starts
  * with guest-sync-delimited and a random id: the agent answers with a 0xff
@@ -37,6 +37,7 @@
 #include "vcpuctl/apply.h"
 #include "vcpuctl/err.h"
 #include "vcpuctl/plan.h"
+#include "vcpuctl/session.h"
 #include "vcpuctl/topology.h"
 
 /* Default bound on connect, sync and each reply. */
@@ -51,6 +52,13 @@ struct agent_opts;
  * bounds connect, the sync and, later, every reply (<= 0: no bound).
  * Returns a new session, or NULL with err set. */
 struct agent *agent_open(const char *path, int timeout_ms, struct vc_err *err);
+
+/* agent_open() over tp (session.h; copied, ctx stays the caller's)
+ * instead of a socket, for the fuzz target; name stands for the path in
+ * messages. */
+struct agent *agent_open_transport(const struct sess_transport *tp,
+				   const char *name, int timeout_ms,
+				   struct vc_err *err);
 
 /* agent_open() of o->path with o->timeout_ms, logging to o->trace. */
 struct agent *agent_open_opts(const struct agent_opts *o, struct vc_err *err);
@@ -138,7 +146,8 @@ const char *agent_change_state_name(enum agent_change_state s);
 enum agent_map_how {
 	AGENT_MAP_NONE,     /* no match: the guest's view is shown alone */
 	/* exact: /sys/devices/system/cpu/cpuN/firmware_node/path read with
-	 * guest-file-open/-read (a Linux guest on an ACPI machine) */
+	 * guest-file-open/-read (a Linux guest on an ACPI machine), every one
+	 * a QEMU CPU name ("\_SB_.CPUS.C005") */
 	AGENT_MAP_ACPI,
 	/* assumed: the guest lists exactly the logical ids that equal the
 	 * online vCPU indexes, which holds when vCPUs were plugged in
@@ -225,26 +234,44 @@ struct agent_outcome {
 	int64_t elapsed_ms;     /* time the guest step took */
 };
 
+/* The guest agent session of one command (set, add, del): opened when a
+ * step first needs it, then shared by every step of the command, and
+ * closed by agent_link_close().  A failed open is not retried: each later
+ * step gets the same error. */
+struct agent_link {
+	const struct agent_opts *opts;  /* borrowed; NULL: no guest step */
+	struct agent *a;                /* owned; NULL until opened */
+	bool tried;
+	struct vc_err err;              /* why the open failed */
+};
+
+void agent_link_init(struct agent_link *l, const struct agent_opts *o);
+/* The session, opened at the first call; NULL with *err a copy of why. */
+struct agent *agent_link_get(struct agent_link *l, struct vc_err *err);
+void agent_link_close(struct agent_link *l);
+
 /* After a plug: bring every vCPU that r reports APPLY_PLUGGED online in the
  * guest, and wait (up to timeout_ms; <= 0: no bound) until the agent
- * reports each one online.  t is the topology after the plug.  Without
- * o->path or with nothing plugged: returns 0 and out is empty.
+ * reports each one online.  t is the topology after the plug; guest paths
+ * read before it are read again.  Without l->opts->path or with nothing
+ * plugged: returns 0 and out is empty.
  * Returns 0 when all are online, else VC_EXIT_NOT_ONLINE with out->error
  * saying why (agent unreachable, vCPU not seen by the guest in time,
  * refused) and each vCPU's state in out.  Never touches QEMU: the plug
  * result in r stands as it is.  VC_EXIT_INTERNAL on out of memory. */
-int agent_online_after_plug(const struct agent_opts *o,
+int agent_online_after_plug(struct agent_link *l,
 			    const struct topology *t,
 			    const struct apply_result *r, int64_t timeout_ms,
 			    struct agent_outcome *out);
 
-/* Before an unplug, with o->offline_first: take the vCPUs of p's PLAN_OP_DEL
+/* Before an unplug, with l->opts->offline_first: take the vCPUs of p's PLAN_OP_DEL
  * steps offline in the guest.  Only done with an exact (ACPI) match: an
  * assumed one could offline the wrong CPU.  Returns 0 (also when there is
  * nothing to do), or VC_EXIT_AGENT with out->error set when some could not
- * be offlined.  The unplug may go ahead either way: the guest kernel
- * offlines a CPU itself before it ejects it. */
-int agent_offline_before_unplug(const struct agent_opts *o,
+ * be offlined (a vCPU the guest does not list stays "absent": it is not
+ * known to be offline).  The unplug may go ahead either way: the guest
+ * kernel offlines a CPU itself before it ejects it. */
+int agent_offline_before_unplug(struct agent_link *l,
 				const struct topology *t, const struct plan *p,
 				struct agent_outcome *out);
 

@@ -1,10 +1,10 @@
-/* sock.h - a connected stream socket with deadlines: the transport under
- * the QMP client (qmp.c) and the guest agent client (agent.c).
+/* sock.h - a connected stream socket with deadlines: the transport of the
+ * session layer (session.c) under the QMP and guest agent clients.
  *
  * The socket is non-blocking once connected and every wait is a poll()
  * against a deadline (util.h: -1 is none), so a peer that hangs or dies
  * turns into a status within the caller's timeout.  A hang-up and a
- * timeout come back as statuses, not messages, because each protocol
+ * timeout come back as statuses, not messages, because each session
  * words them for its own peer ("QEMU closed the connection", "the guest
  * agent socket was closed"); plain syscall failures fill err with the
  * caller's exit code.

@@ -328,6 +328,18 @@ hostile_del() {
 	[[ "$output" == *"the guest does not list it"* ]]
 	hostile_del
 	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
+	# a CPU the guest never listed is not reported offline
+	[ "$(jq -c '[.guest.ok, [.guest.vcpus[].state]]' <<<"$output")" = '[false,["absent"]]' ]
+	[[ "$(jq -r .guest.error <<<"$output")" == *"the guest has not seen vCPU 6"* ]]
+}
+
+@test "hostile guest: ACPI paths that are not QEMU's CPU names are no match" {
+	agent_start --cpus '[{"id":0,"online":true,"can_offline":false,"acpi":"\\_SB_.CP00\n"},{"id":1,"online":true,"can_offline":true,"acpi":"\\_SB_.CP06\n"}]'
+	hostile_del
+	[ "$(jq -r .guest.mapping <<<"$output")" = null ]
+	[[ "$(jq -r .guest.error <<<"$output")" == *"not offlining first"*"the ACPI path of guest CPU 0 is not a QEMU CPU name"* ]]
+	[ "$(jq -c '[.guest.vcpus[].state]' <<<"$output")" = '["unmapped"]' ]
+	[ "$(agent_cmds | grep -c guest-set-vcpus || true)" -eq 0 ]
 }
 
 @test "hostile guest: guest-set-vcpus claiming more changes than asked, exit 12" {

@@ -10,7 +10,8 @@ QEMU's chardev does; the CPU state lasts until the process exits.
 
 --cpus: a JSON list of guest CPUs, each {"id": N, "online": bool,
   "can_offline": bool, "acpi": SLOT}; default: 4 CPUs, 0 online and fixed,
-  1-3 offline, acpi slot = id.
+  1-3 offline, acpi slot = id.  A string SLOT is the firmware_node/path
+  content itself (firmware that does not name CPUs as QEMU does).
 --mode:
   normal          answer everything
   silent          read requests, never answer (an agent that is not running)
@@ -99,7 +100,11 @@ class Agent:
                 if c is not None and c.get("acpi") is not None:
                     h = self.next_handle
                     self.next_handle += 1
-                    self.handles[h] = ("\\_SB_.CPUS.C%03X\n" % c["acpi"]).encode()
+                    acpi = c["acpi"]
+                    if isinstance(acpi, str):
+                        self.handles[h] = acpi.encode()
+                    else:
+                        self.handles[h] = ("\\_SB_.CPUS.C%03X\n" % acpi).encode()
                     return {"return": h}
             return self.error("GenericError", "failed to open file '%s': No such file or directory" % path)
         if cmd == "guest-file-read":

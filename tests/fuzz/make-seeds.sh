@@ -2,6 +2,7 @@
 # tests/fuzz/make-seeds.sh - (re)build tests/fuzz/corpus/ from the captures.
 #
 #   tests/fuzz/make-seeds.sh [CAPTURES]   (default ../shared/qmp-captures)
+#   tests/fuzz/make-seeds.sh --agent      (fuzz_agent's seeds alone)
 #
 # fuzz_topology and fuzz_jsonstream get the captured replies; fuzz_qmp gets
 # whole conversations as vcpuctl sees them, recorded with VCPUCTL_QMP_TRACE
@@ -15,6 +16,118 @@ out=tests/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'kill "$fpid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 fpid=
+
+# agent: the first byte picks the flow and the delivery (0 get-vcpus,
+# 1 match to vCPUs, 2 set-vcpus, 3 offline-first; +4 the end is a
+# timeout, +8 all in one read, +0x10/0x20/0x30 reads of 1/3/7 bytes; see
+# fuzz_agent.c), then the agent's side, a line per read: the sync answer
+# (id 4243, what fuzz_agent.c's getrandom() makes) and replies.
+agent_seeds() {
+	local d=$out/fuzz_agent sync='\xff{"return": 4243}\n' gcpus i
+	rm -rf "$d"
+	mkdir -p "$d"
+	gcpus='{"return": [{"online": true, "can-offline": false, "logical-id": 0}, {"online": true, "can-offline": true, "logical-id": 1}, {"online": false, "can-offline": true, "logical-id": 2}, {"online": true, "can-offline": true, "logical-id": 3}]}\n'
+	# The file reads of the match: one path per guest CPU, in order.
+	paths() {		# paths CONTENT...
+		local n=1000 p
+		for p in "$@"; do
+			printf '{"return": %d}\n{"return": {"count": 16, "buf-b64": "%s", "eof": true}}\n{"return": {}}\n' \
+				$((n++)) "$(printf '%b' "$p" | base64 -w0)"
+		done
+	}
+	acpi=('\\_SB_.CPUS.C000\n' '\\_SB_.CPUS.C001\n' '\\_SB_.CPUS.C002\n' '\\_SB_.CPUS.C003\n')
+
+	# guest-sync-delimited: stale data, sentinels, the answer cut up.
+	printf '\x00garbage\xff{"return": 7}\n\xff{"return": 4243}\n{"return": []}\n' >"$d/stale-sync"
+	printf '\x00{"return": 4243}\n\xff\xff\xff{"return": "4243"}\n\xff{"ret\xffurn": 4243}\n\xff{"return": 4243}\n{"return": []}\n' \
+		>"$d/sync-sentinels"
+	printf '\x00{"half": [1, \xff{"return": 4243, "extra": {"a": "\xff"}}\n{"return": []}\n' >"$d/sync-half-before"
+	printf "\\x10$sync$gcpus" >"$d/sync-bytewise"
+	printf "\\x30junk\\xff{\"return\": 9}\\n$sync$gcpus" >"$d/sync-chunks-7"
+	printf "\\x08$sync$gcpus" >"$d/sync-flood-drops-replies"
+	printf '\x04\xff{"return": 4243' >"$d/sync-cut-timeout"
+	printf '\x00\xff{"return": 4243}}\n' >"$d/sync-stray-brace"
+	# guest-get-vcpus: shapes that cannot be true.
+	printf "\\x00$gcpus" >"$d/no-sync-answer"
+	printf "\\x00$sync$gcpus" >"$d/get-vcpus"
+	printf "\\x00$sync"'{"return": [{"online": true, "logical-id": 0}, {"online": false, "logical-id": 0}]}\n' >"$d/get-twice"
+	printf "\\x00$sync"'{"return": [{"online": true, "logical-id": -1}, {"online": true, "logical-id": 2147483648}]}\n' >"$d/get-bad-ids"
+	printf "\\x00$sync"'{"return": [{"online": "yes", "logical-id": 1}]}\n' >"$d/get-no-online"
+	printf "\\x00$sync"'{"return": {"logical-id": 0}}\n' >"$d/get-not-list"
+	printf "\\x00$sync"'{"return": [], "error": {"class": "X"}}\n' >"$d/get-both"
+	printf "\\x00$sync"'{"error": {"desc": 5}}\n' >"$d/get-error-no-class"
+	printf "\\x01$sync"'{"return": [{"online": false, "can-offline": true, "logical-id": 0}, {"online": false, "can-offline": true, "logical-id": 1}]}\n%s\n' \
+		"$(paths "${acpi[@]:0:2}")" >"$d/view-all-offline"
+	printf "\\x01$sync"'{"return": []}\n' >"$d/view-none"
+	printf "\\x01$sync"'{"return": [{"online": true, "can-offline": true, "logical-id": 0}, {"online": true, "can-offline": true, "logical-id": 1}, {"online": true, "can-offline": true, "logical-id": 2}, {"online": true, "can-offline": true, "logical-id": 3}, {"online": true, "can-offline": true, "logical-id": 4}, {"online": true, "can-offline": true, "logical-id": 9}]}\n%s\n' \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C009\n')" >"$d/view-claims-more"
+	# guest-set-vcpus: counts that lie.
+	printf "\\x02$sync"'{"return": 2}\n' >"$d/set-vcpus-partial"
+	printf "\\x02$sync"'{"error": {"class": "GenericError", "desc": "cannot offline"}}\n' >"$d/set-vcpus-error"
+	printf "\\x02$sync"'{"return": 4}\n' >"$d/set-overcount"
+	printf "\\x02$sync"'{"return": -1}\n' >"$d/set-negative"
+	printf "\\x02$sync"'{"return": 1e3}\n' >"$d/set-real"
+	printf "\\x02$sync"'{"return": 0}\n' >"$d/set-none-done"
+	printf "\\x06$sync" >"$d/set-timeout"
+	# The match through guest-file-*: paths that lie, sizes, base64.
+	printf "\\x01$sync$gcpus%s\\n" "$(paths "${acpi[@]}")" >"$d/view-acpi"
+	printf "\\x01$sync$gcpus"'{"error": {"class": "CommandNotFound", "desc": "disabled"}}\n' >"$d/view-identity"
+	printf "\\x01$sync$gcpus%s\\n" "$(paths "${acpi[0]}" '\\_SB_.CPUS.C002\n' '\\_SB_.CPUS.C002\n' "${acpi[3]}")" >"$d/acpi-two-on-one"
+	printf "\\x01$sync$gcpus%s\\n" "$(paths "${acpi[0]}" '\\_SB_.CPUS.C000\n' "${acpi[2]}" "${acpi[3]}")" >"$d/acpi-boot-vcpu"
+	printf "\\x01$sync$gcpus%s\\n" "$(paths "${acpi[@]:0:3}" '\\_SB_.CPUS.C00A\n')" >"$d/acpi-slot-not-in-vm"
+	printf "\\x01$sync$gcpus%s\\n" "$(paths '\\_SB_.CPUS.CFFFFFFFF' '\\_SB_.CPUS.C-01' 'C' '\\_SB_.SCK0.C001 trailing')" >"$d/acpi-names-not-qemus"
+	printf "\\x01$sync$gcpus%s\\n" "$(paths '' '\\_SB_.CPUS.C001' "${acpi[2]}" "${acpi[3]}")" >"$d/acpi-empty-no-newline"
+	{ printf "\\x01$sync$gcpus"
+	  printf '{"return": 1000}\n{"return": {"count": 99999, "buf-b64": "XF9T!Ql8u\\nQ1BV*Uy5DMDAwCg===", "eof": false}}\n{"return": {}}\n'
+	  printf '{"return": 1001}\n{"return": {"count": 16, "buf-b64": 5}}\n{"return": {}}\n'
+	} >"$d/acpi-bad-base64"
+	{ printf "\\x01$sync$gcpus"
+	  printf '{"return": "handle"}\n'
+	} >"$d/acpi-handle-not-int"
+	{ printf "\\x01$sync$gcpus"
+	  printf '{"return": 9223372036854775807}\n{"return": {"count": 16, "buf-b64": "%s"}}\n{"error": {"class": "GenericError", "desc": "bad handle"}}\n' \
+		"$(head -c 300 /dev/zero | tr '\0' 'C' | base64 -w0)"
+	} >"$d/acpi-long-content-close-fails"
+	{ printf "\\x01$sync$gcpus%s\\n" "$(paths "${acpi[0]}")"
+	  printf '{"error": {"class": "GenericError", "desc": "open failed"}}\n'
+	} >"$d/acpi-open-fails-midway"
+	# offline-first of vCPUs 1-3: match, offline, match again (paths
+	# cached).
+	off='{"return": [{"online": true, "can-offline": false, "logical-id": 0}, {"online": false, "can-offline": true, "logical-id": 1}, {"online": false, "can-offline": true, "logical-id": 2}, {"online": false, "can-offline": true, "logical-id": 3}]}\n'
+	printf "\\x03$sync$gcpus%s\n"'{"return": 2}\n'"$off" "$(paths "${acpi[@]}")" >"$d/offline-first"
+	printf "\\x03$sync$gcpus%s\n"'{"return": 2}\n'"$gcpus" \
+		"$(paths "${acpi[0]}" '\\_SB_.CPUS.C003\n' "${acpi[2]}" '\\_SB_.CPUS.C001\n')" >"$d/offline-first-swapped"
+	printf "\\x03$sync$gcpus%s\n"'{"return": 2}\n'"$off" \
+		"$(paths '\\_SB_.CPUS.C002\n' "${acpi[1]}" '\\_SB_.CPUS.C000\n' "${acpi[3]}")" >"$d/offline-first-cpu0-elsewhere"
+	printf "\\x03$sync$gcpus"'{"error": {"class": "CommandNotFound", "desc": "disabled"}}\n'"$gcpus" >"$d/offline-first-identity"
+	printf "\\x03$sync$gcpus%s\n"'{"return": 5}\n' "$(paths "${acpi[@]}")" >"$d/offline-first-overcount"
+	printf "\\x03$sync$gcpus%s\n"'{"error": {"class": "GenericError", "desc": "busy"}}\n'"$gcpus" "$(paths "${acpi[@]}")" >"$d/offline-first-refused"
+	printf "\\x07$sync$gcpus%s" "$(paths "${acpi[@]:0:2}")" >"$d/offline-first-timeout-resync"
+	# online-after-plug of vCPUs 4-5: the guest lists them offline, is
+	# asked, lists them online; or never sees them; or refuses.
+	plugged='{"return": [{"online": true, "can-offline": false, "logical-id": 0}, {"online": true, "can-offline": true, "logical-id": 1}, {"online": false, "can-offline": true, "logical-id": 2}, {"online": true, "can-offline": true, "logical-id": 3}, {"online": false, "can-offline": true, "logical-id": 4}, {"online": false, "can-offline": true, "logical-id": 5}]}\n'
+	onl='{"return": [{"online": true, "can-offline": false, "logical-id": 0}, {"online": true, "can-offline": true, "logical-id": 1}, {"online": false, "can-offline": true, "logical-id": 2}, {"online": true, "can-offline": true, "logical-id": 3}, {"online": true, "can-offline": true, "logical-id": 4}, {"online": true, "can-offline": true, "logical-id": 5}]}\n'
+	printf "\\x40$sync$plugged%s\n"'{"return": 2}\n'"$onl" \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C005\n')" >"$d/online-after-plug"
+	printf "\\x40$sync$plugged%s\n"'{"return": 2}\n'"$onl" \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C005\n' '\\_SB_.CPUS.C004\n')" >"$d/online-after-plug-swapped"
+	printf "\\x40$sync$gcpus%s\n$gcpus$gcpus" "$(paths "${acpi[@]}")" >"$d/online-after-plug-not-seen"
+	printf "\\x40$sync$plugged%s\n"'{"error": {"class": "GenericError", "desc": "no"}}\n'"$plugged" \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C005\n')" >"$d/online-after-plug-refused"
+	printf "\\x40$sync$plugged%s\n"'{"return": 1}\n'"$plugged" \
+		"$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C004\n')" >"$d/online-after-plug-two-on-one"
+	printf "\\x40$sync$plugged"'{"error": {"class": "CommandNotFound", "desc": "disabled"}}\n{"return": 2}\n'"$onl" >"$d/online-after-plug-identity"
+	# match twice: the second reads only the paths of CPUs it has not seen.
+	printf "\\x41$sync$gcpus%s\n$plugged%s\n" "$(paths "${acpi[@]}")" \
+		"$(paths '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C005\n')" >"$d/view-twice-cached"
+	printf "\\x41$sync$plugged%s\n$gcpus" "$(paths "${acpi[@]}" '\\_SB_.CPUS.C004\n' '\\_SB_.CPUS.C005\n')" >"$d/view-twice-cpus-gone"
+}
+if [ "${1:-}" = --agent ]; then
+	agent_seeds
+	echo "seeds: fuzz_agent: $(ls "$out/fuzz_agent" | wc -l)"
+	exit 0
+fi
+
 rm -rf "$out"
 mkdir -p "$out"/fuzz_{cpulist,jsonstream,topology,qmp}
 
@@ -93,27 +206,7 @@ record unplug-guest-error 2 "$x86, \"unplug\": \"guest-error\"}" set --count 4 -
 record unplug-s390 2 "$s390}" -- set --count 1
 record wait-pending 3 "$x86, \"unplug\": \"pending\"}" set --count 4 -- wait
 record wait-reject 3 "$x86, \"unplug\": \"reject\"}" set --count 4 -- wait
-# agent: first byte picks the flow (0 guest-get-vcpus, 1 match to vCPUs,
-# 2 guest-set-vcpus; see fuzz_agent.c), then the agent's side: the sync
-# answer (id 4243, what fuzz_agent.c's getrandom() makes) and replies.
-mkdir -p "$out/fuzz_agent"
-sync='\xff{"return": 4243}\n'
-gcpus='{"return": [{"online": true, "can-offline": false, "logical-id": 0}, {"online": true, "can-offline": true, "logical-id": 1}, {"online": false, "can-offline": true, "logical-id": 2}, {"online": true, "can-offline": true, "logical-id": 3}]}\n'
-printf "\x00$sync$gcpus" >"$out/fuzz_agent/get-vcpus"
-printf "\x02$sync"'{"return": 2}\n' >"$out/fuzz_agent/set-vcpus-partial"
-printf "\x02$sync"'{"error": {"class": "GenericError", "desc": "cannot offline"}}\n' >"$out/fuzz_agent/set-vcpus-error"
-{
-	printf "\x01$sync$gcpus"
-	for i in 0 1 2 3; do
-		b64=$(printf '\\_SB_.CPUS.C%03X\n' "$i" | base64 -w0)
-		printf '{"return": %d}\n{"return": {"count": 16, "buf-b64": "%s", "eof": true}}\n{"return": {}}\n' \
-			$((1000 + i)) "$b64"
-	done
-} >"$out/fuzz_agent/view-acpi"
-printf "\x01$sync$gcpus"'{"error": {"class": "CommandNotFound", "desc": "disabled"}}\n' \
-	>"$out/fuzz_agent/view-identity"
-printf '\x00garbage\xff{"return": 7}\n\xff{"return": 4243}\n{"return": []}\n' \
-	>"$out/fuzz_agent/stale-sync"
+agent_seeds
 
 # discover: the command-line fixtures (one argument a line) as
 # /proc/PID/cmdline holds them, and QEMU option-syntax corners.

@@ -329,6 +329,7 @@ static void test_outcome_text_json(void **state)
 static void test_no_path_is_a_no_op(void **state)
 {
 	struct agent_opts o;
+	struct agent_link l;
 	struct agent_outcome out;
 	struct apply_item it = { .op = PLAN_OP_ADD, .first = 1, .count = 1,
 				 .state = APPLY_PLUGGED };
@@ -336,18 +337,25 @@ static void test_no_path_is_a_no_op(void **state)
 
 	(void)state;
 	agent_opts_init(&o);
-	assert_int_equal(agent_online_after_plug(&o, NULL, &r, 1000, &out), 0);
+	agent_link_init(&l, &o);
+	assert_int_equal(agent_online_after_plug(&l, NULL, &r, 1000, &out), 0);
 	assert_int_equal(out.n, 0);
 	assert_null(agent_outcome_text(&out));
 	agent_outcome_free(&out);
 	o.path = "/nonexistent/qga.sock";
 	o.timeout_ms = 300;
-	assert_int_equal(agent_online_after_plug(&o, NULL, &r, 1000, &out),
+	assert_int_equal(agent_online_after_plug(&l, NULL, &r, 1000, &out),
 			 VC_EXIT_NOT_ONLINE);
 	assert_int_equal(out.n, 1);
 	assert_int_equal(out.items[0].state, AGENT_VCPU_NOT_TRIED);
 	assert_non_null(strstr(out.error, "no such socket"));
 	agent_outcome_free(&out);
+	/* The open is tried once per command: a later step gets its error. */
+	assert_int_equal(agent_online_after_plug(&l, NULL, &r, 1000, &out),
+			 VC_EXIT_NOT_ONLINE);
+	assert_non_null(strstr(out.error, "no such socket"));
+	agent_outcome_free(&out);
+	agent_link_close(&l);
 }
 
 int main(void)
