@@ -17,6 +17,7 @@
 #include "vcpuctl/cpulist.h"
 #include "vcpuctl/lock.h"
 #include "vcpuctl/pending.h"
+#include "vcpuctl/util.h"
 
 #define MAX_VCPU_INDEX (1 << 20)
 /* Longer than a year: no timeout anyone typed (stored as such). */
@@ -28,16 +29,10 @@ static void pwarn(struct pending *p, const char *fmt, ...)
 static void pwarn(struct pending *p, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
-	int n;
 
-	if (p->n_warnings == PENDING_MAX_WARNINGS)
-		return;
 	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
+	vc_msgs_addv(p->warnings, &p->n_warnings, PENDING_MAX_WARNINGS, fmt, ap);
 	va_end(ap);
-	if (n >= 0)
-		p->warnings[p->n_warnings++] = msg;
 }
 
 int64_t pending_now(void)

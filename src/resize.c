@@ -11,6 +11,7 @@
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/report.h"
 #include "vcpuctl/resize.h"
+#include "vcpuctl/util.h"
 
 static void warn(struct resize_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -18,16 +19,10 @@ static void warn(struct resize_result *res, const char *fmt, ...)
 static void warn(struct resize_result *res, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
-	int n;
 
-	if (res->n_warnings == RESIZE_MAX_WARNINGS)
-		return;
 	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
+	vc_msgs_addv(res->warnings, &res->n_warnings, RESIZE_MAX_WARNINGS, fmt, ap);
 	va_end(ap);
-	if (n >= 0)
-		res->warnings[res->n_warnings++] = msg;
 }
 
 /* The one rule for when threads cannot be tuned at all: the reason, or

@@ -115,3 +115,21 @@ const char *vc_signal_name(int signo)
 	snprintf(buf, sizeof(buf), "signal %d", signo);
 	return buf;
 }
+
+void vc_msgs_addv(char **msgs, size_t *n, size_t max, const char *fmt, va_list ap)
+{
+	char *msg;
+
+	if (*n >= max || vasprintf(&msg, fmt, ap) < 0)
+		return;
+	msgs[(*n)++] = msg;
+}
+
+void vc_msgs_add(char **msgs, size_t *n, size_t max, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vc_msgs_addv(msgs, n, max, fmt, ap);
+	va_end(ap);
+}

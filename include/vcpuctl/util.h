@@ -4,12 +4,21 @@
 #define VCPUCTL_UTIL_H
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t vc_now_ms(void);
+
+/* Append a formatted message to msgs (n of at most max kept; owned by
+ * the caller): the warnings a module hands back instead of printing.
+ * Past max, or out of memory, the message is dropped. */
+void vc_msgs_add(char **msgs, size_t *n, size_t max, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void vc_msgs_addv(char **msgs, size_t *n, size_t max, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 
 /* Milliseconds left until deadline (>= 0), or -1 when deadline < 0,
  * meaning "no deadline" (poll()'s infinite). */
