@@ -130,7 +130,7 @@ affinity_of() {
 	run --separate-stderr VC show
 	[[ "$output" == *$'online 6 of 8 vCPUs, 5 removable\nnode 0: online 3 of 4 vCPUs, 2 removable\nnode 1: online 3 of 4 vCPUs, 3 removable'* ]]
 	run --separate-stderr VC count
-	[[ "$output" == *$'removable 5\nnode 0: online 3 of 4 vCPUs, 2 removable'* ]]
+	[[ "$output" == *$'removable 5\npending 0\nnode 0: online 3 of 4 vCPUs, 2 removable'* ]]
 }
 
 @test "the README's spread example plugs 3 and 3" {
