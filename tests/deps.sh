@@ -8,7 +8,7 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config libjansson-dev libcgroup-dev libcmocka-dev libaudit-dev
-      bats python3 jq busybox-static cpio gzip xz-utils mandoc groff man-db
+      bats parallel python3 jq busybox-static cpio gzip xz-utils mandoc groff man-db
       valgrind clang qemu-guest-agent procps util-linux ansible-core systemd)
 QEMU_PKG=qemu-system-x86
 # loongarch64 (tests/e2e/machines.bats) and pseries (tests/e2e/pseries.bats),
