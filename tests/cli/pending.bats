@@ -72,9 +72,10 @@ assert_record_ignored() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[[ "$output" == *"    1       0     1       0  removing"* ]]
-	[[ "$output" =~ "2 removals pending for 1"[01]" s, overdue: past the 5 s timeout of the command that asked" ]]
+	# asked 10 s ago; under valgrind the commands themselves take seconds
+	[[ "$output" =~ "2 removals pending for "[1-5][0-9]" s, overdue: past the 5 s timeout of the command that asked" ]]
 	run -0 VC show --json
-	[ "$(jq -c '[.pending, .vcpus[1].online, .vcpus[1].removal.age_s >= 10, .vcpus[1].removal.age_s <= 11, .vcpus[1].removal.overdue, .vcpus[3].removal]' <<<"$output")" = "[2,true,true,true,true,null]" ]
+	[ "$(jq -c '[.pending, .vcpus[1].online, .vcpus[1].removal.age_s >= 10, .vcpus[1].removal.age_s <= 59, .vcpus[1].removal.overdue, .vcpus[3].removal]' <<<"$output")" = "[2,true,true,true,true,null]" ]
 	[[ "$(jq -r .vcpus[1].removal.requested_at <<<"$output")" =~ ^20[0-9-]+T[0-9:]+Z$ ]]
 	run -0 VC count
 	[[ "$output" == *"pending 2"* ]]
