@@ -161,9 +161,20 @@ static int qmp_read_greeting(struct qmp *q, struct vc_err *err)
 {
 	json_t *msg, *greet, *qemu, *pkg;
 	char secs[32];
+	int64_t deadline;
 	int r;
 
-	r = sess_read_msg(&q->s, vc_deadline(q->s.timeout_ms), &msg, err);
+	deadline = vc_deadline(q->s.timeout_ms);
+	/* QEMU can put an event ahead of the greeting: a client that takes the
+	 * monitor the moment the previous one leaves may be sent an event (a
+	 * guest's late eject of the previous client's device_del) before
+	 * QEMU has greeted it.  It is an event like any other; queue it and
+	 * read on, within the same deadline. */
+	while ((r = sess_read_msg(&q->s, deadline, &msg, err)) == SESS_MSG &&
+	       !json_object_get(msg, "QMP") &&
+	       json_is_string(json_object_get(msg, "event")))
+		if (qmp_keep_event(q, msg, err) < 0)
+			return -1;
 	if (r == SESS_TIMEOUT) {
 		vc_fmt_secs(secs, sizeof(secs), q->s.timeout_ms);
 		return vc_err_set(err, VC_EXIT_CONN,

@@ -127,6 +127,20 @@ nobody() {
 	[ ! -s "$FAKE_LOG" ]
 }
 
+@test "an event ahead of the greeting is an event, not a stranger on the socket" {
+	# QEMU sends a late event (a guest ejecting what the previous client
+	# unplugged) to a client that takes the monitor as that one leaves,
+	# before it greets it.
+	scenario '"events_before_greeting": [{"event": "ACPI_DEVICE_OST", "data": {"info": {"device": "vcpu5", "source": 3, "status": 0, "slot-type": "CPU", "slot": "5"}}}, {"event": "DEVICE_DELETED", "data": {"device": "vcpu5", "path": "/machine/peripheral/vcpu5"}}]'
+	run VC set --count 2
+	[ "$status" -eq 0 ]
+	[ "$(online_now)" = "[0,1]" ]
+	run VC events --timeout 1
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == '{"event":"ACPI_DEVICE_OST",'* ]]
+	[[ "${lines[1]}" == '{"event":"DEVICE_DELETED",'* ]]
+}
+
 @test "fault: a garbage line after the greeting -> exit 3 naming the byte, nothing changed" {
 	scenario '"garbage_after_greeting": "garbage line\r\n"'
 	run VC set --count 2

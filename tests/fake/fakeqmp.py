@@ -232,6 +232,7 @@ class Scenario:
         if self.hangup not in (None, "on-connect", "after-greeting"):
             raise ScenarioError("hangup: on-connect or after-greeting")
         self.garbage = s.get("garbage_after_greeting")
+        self.pre_greeting = as_list(s.get("events_before_greeting"))
         # QEMU's passing state while it removes a core: query-cpus-fast
         # still lists a thread query-hotpluggable-cpus no longer shows.
         self.linger = int(s.get("linger_fast_reads", 0))
@@ -696,6 +697,8 @@ class Server:
         if self.s.hangup == "on-connect":
             self.client.closing = True
             return
+        for ev in self.s.pre_greeting:
+            self.send_obj(dict(ev, timestamp=now_stamp()))
         if self.s.greeting_raw is not None:
             self.send_raw(self.s.greeting_raw)
         elif self.s.greeting:
