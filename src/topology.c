@@ -1036,15 +1036,25 @@ int topo_build_json(struct topology *t, json_t *hotpluggable,
 /* One reply read at a time: its text lives in q's buffer only until the
  * next call, so each is consumed before the next query.  *disagree tells
  * a query-cpus-fast row that matches nothing at all. */
+static int query_skeleton(struct qmp *q, struct topology *t,
+			  struct vc_err *err)
+{
+	const char *text;
+	size_t len;
+
+	memset(t, 0, sizeof(*t));
+	if (qmp_call_text(q, Q_HOTPLUG, NULL, &text, &len, err) < 0)
+		return -1;
+	return skeleton_of_text(t, text, len, true, err);
+}
+
 static int query_both(struct qmp *q, struct topology *t, bool *disagree,
 		      struct vc_err *err)
 {
 	const char *text;
 	size_t len;
 
-	memset(t, 0, sizeof(*t));
-	if (qmp_call_text(q, Q_HOTPLUG, NULL, &text, &len, err) < 0 ||
-	    skeleton_of_text(t, text, len, true, err) < 0)
+	if (query_skeleton(q, t, err) < 0)
 		return -1;
 	if (qmp_call_text(q, Q_FAST, NULL, &text, &len, err) < 0) {
 		topo_free(t);
@@ -1091,12 +1101,7 @@ bool topo_leaving(const struct topology *t, const char *device_path)
 int topo_query_hotpluggable(struct qmp *q, struct topology *t,
 			    struct vc_err *err)
 {
-	const char *text;
-	size_t len;
-
-	memset(t, 0, sizeof(*t));
-	if (qmp_call_text(q, Q_HOTPLUG, NULL, &text, &len, err) < 0 ||
-	    skeleton_of_text(t, text, len, true, err) < 0)
+	if (query_skeleton(q, t, err) < 0)
 		return -1;
 	assume_plugged_online(t);
 	return 0;
