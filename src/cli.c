@@ -11,6 +11,7 @@
 #include "vcpuctl/lock.h"
 #include "vcpuctl/pending.h"
 #include "vcpuctl/qmp.h"
+#include "vcpuctl/resize.h"
 #include "vcpuctl/util.h"
 
 #define DEFAULT_QMP_TIMEOUT_MS 10000
@@ -280,6 +281,46 @@ void cli_unlock(struct cli_common *c)
 {
 	lock_release(c->lock_fd);
 	c->lock_fd = -1;
+}
+
+static void cli_flow_warn(const struct cli_common *c,
+			  const struct resize_result *res, size_t from)
+{
+	for (; from < res->n_warnings; from++)
+		cli_warn(c, "%s", res->warnings[from]);
+}
+
+int cli_run_flow(struct cli_common *c, struct resize_request *req,
+		 cli_flow_run run, cli_flow_print print)
+{
+	struct resize_result res = { 0 };
+	struct vc_err err = { 0 };
+	struct qmp *q = NULL;
+	size_t seen;
+	int code;
+
+	if (resize_prepare(req, &res, &err) == 0 && (q = cli_connect(c, &err)))
+		req->socket = c->socket; /* as cli_connect resolved it */
+	if (!q || run(q, req, &res, &err) < 0) {
+		code = cli_fail(c, &err);
+		goto out;
+	}
+	cli_flow_warn(c, &res, 0);
+	if (print(c, req, &res) < 0 && !res.code)
+		vc_err_set(&res.failure, res.code = VC_EXIT_INTERNAL,
+			   "%s: out of memory", req->command);
+	code = res.code ? cli_fail_after(c, &res.failure) : VC_EXIT_OK;
+	seen = res.n_warnings;
+	resize_audit(q, req, &res);
+	cli_flow_warn(c, &res, seen);
+out:
+	c->change_round_trips = res.change_round_trips;
+	cli_stats(c, q);
+	cli_unlock(c);
+	resize_result_free(&res);
+	resize_request_free(req);
+	qmp_close(q);
+	return code;
 }
 
 void cli_stats(const struct cli_common *c, const struct qmp *q)

@@ -263,24 +263,25 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 
 /* The result on stdout: the plan (plan, --dry-run), or one JSON document
  * or the text lines with the guest agent's outcome (when it was asked). */
-static int print_result(const struct resize_args *a, const struct resize_request *req,
+static int print_result(const struct cli_common *c,
+			const struct resize_request *req,
 			const struct resize_result *res)
 {
 	char *text;
 
 	if (req->plan_only) {
-		if (a->common.json)
+		if (c->json)
 			return out_plan_doc(stdout, &res->topo, &res->plan);
-		if (!a->common.quiet)
+		if (!c->quiet)
 			out_plan_text(stdout, &res->topo, &res->plan);
 		return 0;
 	}
-	if (a->common.json)
-		return out_result_doc(stdout, a->command, &res->topo, &res->plan,
+	if (c->json)
+		return out_result_doc(stdout, req->command, &res->topo, &res->plan,
 				      &res->apply, res->guest, &res->sweep);
-	if (a->common.quiet && !res->code)
+	if (c->quiet && !res->code)
 		return 0;
-	out_result_text(stdout, a->command, &res->topo, &res->plan, &res->apply,
+	out_result_text(stdout, req->command, &res->topo, &res->plan, &res->apply,
 			&res->sweep);
 	text = res->guest ? agent_outcome_text(res->guest) : NULL;
 	if (text)
@@ -302,38 +303,8 @@ static int resize_cmd_run(struct resize_args *a)
 		.audit = a->common.audit,
 		.resend = a->resend,
 	};
-	struct resize_result res = { 0 };
-	struct vc_err err = { 0 };
-	struct qmp *q = NULL;
-	size_t i;
-	int code;
 
-	/* Everything the user typed is checked before QEMU is touched. */
-	if (resize_prepare(&req, &res, &err) == 0 &&
-	    (q = cli_connect(&a->common, &err)))
-		req.socket = a->common.socket; /* as cli_connect resolved it */
-	if (!q || resize_run(q, &req, &res, &err) < 0) {
-		code = cli_fail(&a->common, &err);
-		goto out;
-	}
-	for (i = 0; i < res.n_warnings; i++)
-		cli_warn(&a->common, "%s", res.warnings[i]);
-	if (print_result(a, &req, &res) < 0 && !res.code)
-		vc_err_set(&res.failure, res.code = VC_EXIT_INTERNAL,
-			   "%s: out of memory", a->command);
-	code = res.code ? cli_fail_after(&a->common, &res.failure) : VC_EXIT_OK;
-	i = res.n_warnings;
-	resize_audit(q, &req, &res);
-	for (; i < res.n_warnings; i++)
-		cli_warn(&a->common, "%s", res.warnings[i]);
-out:
-	a->common.change_round_trips = res.change_round_trips;
-	cli_stats(&a->common, q);
-	cli_unlock(&a->common);
-	resize_result_free(&res);
-	resize_request_free(&req);
-	qmp_close(q);
-	return code;
+	return cli_run_flow(&a->common, &req, resize_run, print_result);
 }
 
 static int resize_main(enum resize_mode mode, const char *command,

@@ -8,7 +8,6 @@
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/output.h"
-#include "vcpuctl/qmp.h"
 #include "vcpuctl/resize.h"
 #include "vcpuctl/tune.h"
 
@@ -158,14 +157,23 @@ static const struct argp tune_argp = {
 	tune_children, NULL, NULL
 };
 
+static int print_tune(const struct cli_common *c,
+		      const struct resize_request *req,
+		      const struct resize_result *res)
+{
+	(void)req;
+	if (c->json)
+		return out_tune_doc(stdout, res->tuned, res->n_tuned, res->code,
+				    res->tune_skipped);
+	if (!c->quiet || res->code)
+		out_tune_text(stdout, res->tuned, res->n_tuned, res->n_tuned_ok);
+	return 0;
+}
+
 int cmd_tune(int argc, char **argv)
 {
 	struct resize_request req = { .command = "tune" };
-	struct resize_result res = { 0 };
-	struct vc_err err = { 0 };
 	struct tune_args a;
-	struct qmp *q = NULL;
-	size_t i;
 	int code;
 
 	memset(&a, 0, sizeof(a));
@@ -179,24 +187,7 @@ int cmd_tune(int argc, char **argv)
 	}
 	req.sel.list_text = a.list_text;
 	req.tune = &a.tune;
-	if (resize_prepare(&req, &res, &err) < 0 ||
-	    !(q = cli_connect(&a.common, &err)) ||
-	    resize_tune(q, &req, &res, &err) < 0) {
-		code = cli_fail(&a.common, &err);
-		goto out;
-	}
-	for (i = 0; i < res.n_warnings; i++)
-		cli_warn(&a.common, "%s", res.warnings[i]);
-	if (a.common.json)
-		out_tune_doc(stdout, res.tuned, res.n_tuned, res.code, res.tune_skipped);
-	else if (!a.common.quiet || res.code)
-		out_tune_text(stdout, res.tuned, res.n_tuned, res.n_tuned_ok);
-	code = res.code ? cli_fail_after(&a.common, &res.failure) : VC_EXIT_OK;
-out:
-	cli_stats(&a.common, q);
-	resize_result_free(&res);
-	resize_request_free(&req);
+	code = cli_run_flow(&a.common, &req, resize_tune, print_tune);
 	tune_opts_free(&a.tune);
-	qmp_close(q);
 	return code;
 }

@@ -11,7 +11,6 @@
 
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
-#include "vcpuctl/qmp.h"
 #include "vcpuctl/output.h"
 #include "vcpuctl/resize.h"
 #include "vcpuctl/util.h"
@@ -71,14 +70,23 @@ static const struct argp wait_argp = {
 	wait_children, NULL, NULL
 };
 
+static int print_wait(const struct cli_common *c,
+		      const struct resize_request *req,
+		      const struct resize_result *res)
+{
+	if (c->json)
+		return out_result_doc(stdout, req->command, &res->topo, NULL,
+				      &res->apply, NULL, &res->sweep);
+	if (!c->quiet || res->code)
+		out_result_text(stdout, req->command, &res->topo, NULL,
+				&res->apply, &res->sweep);
+	return 0;
+}
+
 int cmd_wait(int argc, char **argv)
 {
 	struct resize_request req = { .command = "wait" };
-	struct resize_result res = { 0 };
-	struct vc_err err = { 0 };
 	struct wait_args a;
-	struct qmp *q = NULL;
-	size_t i;
 	int code;
 
 	memset(&a, 0, sizeof(a));
@@ -95,25 +103,7 @@ int cmd_wait(int argc, char **argv)
 	req.sel.kind = PLAN_DEL_LIST;
 	req.timeout_ms = a.timeout_ms;
 	req.tune = &a.tune;
-	if (resize_prepare(&req, &res, &err) == 0 &&
-	    (q = cli_connect(&a.common, &err)))
-		req.socket = a.common.socket;
-	if (!q || resize_wait(q, &req, &res, &err) < 0) {
-		code = cli_fail(&a.common, &err);
-		goto out;
-	}
-	for (i = 0; i < res.n_warnings; i++)
-		cli_warn(&a.common, "%s", res.warnings[i]);
-	if (a.common.json)
-		out_result_doc(stdout, "wait", &res.topo, NULL, &res.apply, NULL, &res.sweep);
-	else if (!a.common.quiet || res.code)
-		out_result_text(stdout, "wait", &res.topo, NULL, &res.apply, &res.sweep);
-	code = res.code ? cli_fail_after(&a.common, &res.failure) : VC_EXIT_OK;
-out:
-	cli_stats(&a.common, q);
-	resize_result_free(&res);
-	resize_request_free(&req);
+	code = cli_run_flow(&a.common, &req, resize_wait, print_wait);
 	tune_opts_free(&a.tune);
-	qmp_close(q);
 	return code;
 }

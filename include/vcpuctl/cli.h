@@ -25,6 +25,8 @@ struct pending;
 struct topology;
 struct tune_opts;
 struct agent_opts;
+struct resize_request;
+struct resize_result;
 
 struct cli_common {
 	const char *socket;      /* -s/--socket, else $VCPUCTL_SOCKET */
@@ -108,6 +110,20 @@ void cli_stats(const struct cli_common *c, const struct qmp *q);
  * was 0). */
 int cli_fail(const struct cli_common *c, const struct vc_err *err);
 int cli_fail_after(const struct cli_common *c, const struct vc_err *err);
+
+/* How a command runs a step of the resize flow (resize.h) and ends: req
+ * checked (resize_prepare()) before QEMU is touched, then cli_connect(),
+ * run, res's warnings, print (returns < 0 when out of memory), the audit
+ * records of a change that was sent, --stats, the lock dropped, req and
+ * res freed.  Returns the exit code: cli_fail() for what failed before a
+ * result, else res->code (cli_fail_after()) or VC_EXIT_OK. */
+typedef int (*cli_flow_run)(struct qmp *q, const struct resize_request *req,
+			    struct resize_result *res, struct vc_err *err);
+typedef int (*cli_flow_print)(const struct cli_common *c,
+			      const struct resize_request *req,
+			      const struct resize_result *res);
+int cli_run_flow(struct cli_common *c, struct resize_request *req,
+		 cli_flow_run run, cli_flow_print print);
 
 /* Print a JSON document on stdout, one line, flushed.  Steals doc. */
 void cli_print_json(json_t *doc);
