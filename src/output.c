@@ -163,19 +163,47 @@ static void get_props(const void *c, size_t i, struct fv *v)
 }
 
 /* {"socket": 1, "core": 0, ...}: the keys present, node excluded. */
+/* "KEY":N at p, and the end.  Not snprintf: at 4096 vCPUs formatting
+ * this object that way cost a tenth of all 'show --json' did. */
+static char *put_id(char *p, bool comma, const char *key, long n)
+{
+	char tmp[24], *d = tmp + sizeof(tmp);
+	unsigned long u = n < 0 ? 0ul - (unsigned long)n : (unsigned long)n;
+	size_t k = strlen(key);
+
+	if (comma)
+		*p++ = ',';
+	*p++ = '"';
+	memcpy(p, key, k);
+	p += k;
+	*p++ = '"';
+	*p++ = ':';
+	do {
+		*--d = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (n < 0)
+		*--d = '-';
+	memcpy(p, d, (size_t)(tmp + sizeof(tmp) - d));
+	return p + (tmp + sizeof(tmp) - d);
+}
+
 static void get_topology(const void *c, size_t i, struct fv *v)
 {
 	const struct topo_entity *e = ENT(c, i);
-	size_t len = 1;
+	char *p = v->buf;
 	int k;
 
-	v->buf[0] = '{';
-	for (k = 0; k < TOPO_NODE; k++)
-		if (e->ids[k] >= 0)
-			len += (size_t)snprintf(v->buf + len, sizeof(v->buf) - len,
-						"%s\"%s\":%ld", len > 1 ? "," : "",
-						topo_key_name[k], e->ids[k]);
-	snprintf(v->buf + len, sizeof(v->buf) - len, "}");
+	*p++ = '{';
+	for (k = 0; k < TOPO_NODE; k++) {
+		/* ,"KEY": and 20 digits, then room for "}" and NUL */
+		if (e->ids[k] < 0 || (size_t)(v->buf + FV_BUF - p) <
+				     strlen(topo_key_name[k]) + 4 + 20 + 2)
+			continue;
+		p = put_id(p, p > v->buf + 1, topo_key_name[k], e->ids[k]);
+	}
+	*p++ = '}';
+	*p = '\0';
 	v->kind = FV_RAW;
 	v->s = v->buf;
 }

@@ -35,7 +35,7 @@ enum fv_kind {
 	FV_JSON,     /* json: a value (borrowed) */
 };
 
-#define FV_BUF 192
+#define FV_BUF 256
 
 struct fv {
 	enum fv_kind kind;
