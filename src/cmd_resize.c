@@ -266,8 +266,6 @@ static int parse_args(struct resize_args *a, int argc, char **argv)
 static int print_result(const struct resize_args *a, const struct resize_request *req,
 			const struct resize_result *res)
 {
-	char *text;
-
 	if (req->plan_only) {
 		if (a->common.json)
 			return out_plan_doc(stdout, &res->topo, &res->plan);
@@ -282,10 +280,8 @@ static int print_result(const struct resize_args *a, const struct resize_request
 		return 0;
 	out_result_text(stdout, a->command, &res->topo, &res->plan, &res->apply,
 			&res->sweep);
-	text = res->guest ? agent_outcome_text(res->guest) : NULL;
-	if (text)
-		printf("%s\n", text);
-	free(text);
+	if (res->guest)
+		out_guest_outcome_text(stdout, res->guest);
 	return 0;
 }
 
