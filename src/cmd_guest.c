@@ -14,6 +14,7 @@
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/cpulist.h"
+#include "vcpuctl/guestmap.h"
 #include "vcpuctl/output.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/selector.h"
@@ -163,7 +164,7 @@ static bool guest_topology(struct guest_args *g, struct topology *t)
 
 /* Apply the changes that are not already in effect; unchanged[i] marks
  * those.  Returns 0 or -1 with err (agent trouble or a partial change). */
-static int guest_apply(struct agent *a, const struct agent_view *v,
+static int guest_apply(struct agent *a, const struct gmap_view *v,
 		       struct agent_change *ch, size_t n, bool *unchanged,
 		       struct vc_err *err)
 {
@@ -231,10 +232,11 @@ static void guest_print_changes(const struct agent_change *ch, size_t n,
 static int guest_run(struct guest_args *g)
 {
 	struct agent_change *ch = NULL;
-	struct agent_view v = { 0 };
+	struct gmap_view v = { 0 };
 	struct vc_err err = { 0 }, err2 = { 0 };
 	struct topology t;
 	struct agent *a = NULL;
+	struct gmap_paths *paths = NULL;
 	bool have_topo, *unchanged = NULL;
 	size_t n = 0;
 	int rc = VC_EXIT_OK, changed = 0;
@@ -256,15 +258,17 @@ static int guest_run(struct guest_args *g)
 	have_topo = guest_topology(g, &t);
 	g->agent.trace = g->common.trace;
 	a = agent_open_opts(&g->agent, &err);
-	if (!a || agent_view_query(a, have_topo ? &t : NULL, &v, &err) < 0)
+	if (!a || !(paths = gmap_paths_new(&err)) ||
+	    gmap_view_query(a, paths, have_topo ? &t : NULL, &v, &err) < 0)
 		goto fail;
 	if (n) {
 		if (agent_check_changes(&v.guest, ch, n, &err) < 0)
 			goto fail;
 		changed = guest_apply(a, &v, ch, n, unchanged, &err);
-		agent_view_free(&v);
+		gmap_view_free(&v);
 		/* Show what the guest says now, whatever the change did. */
-		if (agent_view_query(a, have_topo ? &t : NULL, &v, &err2) < 0 &&
+		if (gmap_view_query(a, paths, have_topo ? &t : NULL, &v,
+				    &err2) < 0 &&
 		    !changed) {
 			err = err2;
 			goto fail;
@@ -293,7 +297,8 @@ static int guest_run(struct guest_args *g)
 fail:
 	rc = cli_fail(&g->common, &err);
 out:
-	agent_view_free(&v);
+	gmap_view_free(&v);
+	gmap_paths_free(paths);
 	agent_close(a);
 	if (have_topo)
 		topo_free(&t);

@@ -267,8 +267,6 @@ static int print_result(const struct cli_common *c,
 			const struct resize_request *req,
 			const struct resize_result *res)
 {
-	char *text;
-
 	if (req->plan_only) {
 		if (c->json)
 			return out_plan_doc(stdout, &res->topo, &res->plan);
@@ -283,10 +281,8 @@ static int print_result(const struct cli_common *c,
 		return 0;
 	out_result_text(stdout, req->command, &res->topo, &res->plan, &res->apply,
 			&res->sweep);
-	text = res->guest ? agent_outcome_text(res->guest) : NULL;
-	if (text)
-		printf("%s\n", text);
-	free(text);
+	if (res->guest)
+		out_guest_outcome_text(stdout, res->guest);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "vcpuctl/cli.h"
 #include "vcpuctl/cmd.h"
 #include "vcpuctl/fields.h"
+#include "vcpuctl/guestmap.h"
 #include "vcpuctl/output.h"
 #include "vcpuctl/qmp.h"
 #include "vcpuctl/topology.h"
@@ -170,14 +171,13 @@ static void free_threads(struct tune_thread_info *info, size_t n)
 int cmd_show(int argc, char **argv)
 {
 	struct show_args s;
-	struct agent_view gv = { 0 };
+	struct gmap_view gv = { 0 };
 	struct vc_err err = { 0 }, gerr = { 0 };
 	struct out_show out = { 0 };
 	struct tune_thread_info *info = NULL;
 	struct topology t = { 0 };
 	struct pending pend = { 0 };
 	struct qmp *q;
-	char *guest_text;
 	int rc = VC_EXIT_OK;
 
 	memset(&s, 0, sizeof(s));
@@ -198,7 +198,7 @@ int cmd_show(int argc, char **argv)
 		cli_warn(&s.c, "%s", t.thread_warning);
 	cli_pending_read(&s.c, q, &t, &pend);
 	info = read_threads(&t, qmp_peer_pid(q));
-	if (s.agent.path && agent_view_fetch(&s.agent, &t, &gv, &gerr) < 0)
+	if (s.agent.path && gmap_view_fetch(&s.agent, &t, &gv, &gerr) < 0)
 		out.guest_error = gerr.msg;
 	out.t = &t;
 	out.info = info;
@@ -215,10 +215,8 @@ int cmd_show(int argc, char **argv)
 	} else if (!s.c.quiet) {
 		if (out_show_table(&out, s.columns, stdout, &err) < 0)
 			rc = err.code;
-		guest_text = out.guest ? agent_view_text(&gv, &t) : NULL;
-		if (guest_text)
-			fputs(guest_text, stdout);
-		free(guest_text);
+		if (out.guest)
+			out_guest_view_text(stdout, &gv, &t);
 		fflush(stdout);
 	}
 	cli_stats(&s.c, q);
@@ -226,7 +224,7 @@ int cmd_show(int argc, char **argv)
 	free_threads(info, t.n_vcpus);
 	topo_free(&t);
 	pending_free(&pend);
-	agent_view_free(&gv);
+	gmap_view_free(&gv);
 	if (rc)
 		return cli_fail(&s.c, &err);
 	/* QEMU's view was shown; the guest's could not be. */

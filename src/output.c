@@ -289,7 +289,7 @@ static void get_guest(const void *c, size_t i, struct fv *v)
 
 	if (!SHOW(c)->guest)
 		return;
-	g = agent_view_vcpu(SHOW(c)->guest, VCPU(c, i)->index);
+	g = gmap_view_vcpu(SHOW(c)->guest, VCPU(c, i)->index);
 	if (!g) {
 		v->kind = FV_NULL;
 		return;
@@ -304,7 +304,7 @@ static void get_guest(const void *c, size_t i, struct fv *v)
 static void get_guest_mismatch(const void *c, size_t i, struct fv *v)
 {
 	if (SHOW(c)->guest)
-		fv_bool(v, agent_view_mismatch(SHOW(c)->guest, SHOW(c)->t,
+		fv_bool(v, gmap_view_mismatch(SHOW(c)->guest, SHOW(c)->t,
 					       VCPU(c, i)->index));
 }
 
@@ -569,10 +569,20 @@ int out_topology_table(const struct topology *t, FILE *f)
 	return out_show_table(&s, NULL, f, &err);
 }
 
+/* The guest CPUs v's guest reports online. */
+static size_t guest_online(const struct gmap_view *v)
+{
+	size_t i, online = 0;
+
+	for (i = 0; i < v->guest.n; i++)
+		online += v->guest.cpus[i].online;
+	return online;
+}
+
 static void guest_summary(struct jw *w, const struct out_show *s)
 {
-	const struct agent_view *v = s->guest;
-	size_t i, online = 0;
+	const struct gmap_view *v = s->guest;
+	size_t i;
 
 	jw_key(w, "guest_agent");
 	jw_begin_object(w);
@@ -581,19 +591,17 @@ static void guest_summary(struct jw *w, const struct out_show *s)
 		jw_end_object(w);
 		return;
 	}
-	for (i = 0; i < v->guest.n; i++)
-		online += v->guest.cpus[i].online;
-	jw_string(w, "mapping", agent_map_name(v->how));
+	jw_string(w, "mapping", gmap_how_name(v->how));
 	jw_string(w, "note", v->note);
-	jw_int(w, "online", (long long)online);
+	jw_int(w, "online", (long long)guest_online(v));
 	jw_int(w, "cpus", (long long)v->guest.n);
-	if (v->how == AGENT_MAP_NONE) {
+	if (v->how == GMAP_NONE) {
 		jw_string(w, "mismatch", NULL);
 	} else {
 		jw_key(w, "mismatch");
 		jw_begin_array(w);
 		for (i = 0; i < s->t->n_vcpus; i++)
-			if (agent_view_mismatch(v, s->t, s->t->vcpus[i].index))
+			if (gmap_view_mismatch(v, s->t, s->t->vcpus[i].index))
 				jw_int(w, NULL, s->t->vcpus[i].index);
 		jw_end_array(w);
 	}
@@ -647,7 +655,8 @@ int out_show_json(const struct topology *t, const char *version,
 	return out_show_doc(&s, f);
 }
 
-static void out_guest_outcome(struct jw *w, const struct agent_outcome *out);
+static void out_guest_outcome(struct jw *w,
+			      const struct resize_guest_outcome *out);
 
 /* ---- result entries: one row per vCPU of a change --------------------- */
 
@@ -918,7 +927,8 @@ void out_result_text(FILE *f, const char *command, const struct topology *t,
 
 int out_result_doc(FILE *f, const char *command, const struct topology *t,
 		   const struct plan *p, const struct apply_result *r,
-		   const struct agent_outcome *guest, const struct tune_sweep *cgroups)
+		   const struct resize_guest_outcome *guest,
+		   const struct tune_sweep *cgroups)
 {
 	struct result_ctx c;
 	struct jw *w;
@@ -1249,7 +1259,7 @@ int out_tune_doc(FILE *f, const struct resize_tuned *rows, size_t n, int code,
 
 /* ---- the guest's CPUs, and the guest step's vCPUs ---------------------- */
 
-#define VIEW(c) ((const struct agent_view *)(c))
+#define VIEW(c) ((const struct gmap_view *)(c))
 
 static void get_g_cpu(const void *c, size_t i, struct fv *v)
 {
@@ -1274,7 +1284,7 @@ static void get_g_vcpu(const void *c, size_t i, struct fv *v)
 static bool g_vcpu_shown(const void *c, const struct field *f)
 {
 	(void)f;
-	return VIEW(c)->how != AGENT_MAP_NONE;
+	return VIEW(c)->how != GMAP_NONE;
 }
 
 static const struct field gcpu_fields[] = {
@@ -1288,25 +1298,59 @@ static const struct field gcpu_fields[] = {
 
 static const struct field_set out_gcpu_fields = FIELDS(gcpu_fields);
 
-int out_guest_table(FILE *f, const struct agent_view *v)
+int out_guest_table(FILE *f, const struct gmap_view *v)
 {
 	struct field_cols cols;
 	struct vc_err err;
-	size_t i, online = 0;
 
 	if (fields_select(&out_gcpu_fields, NULL, v, &cols, &err) < 0 ||
 	    fields_table(&cols, v, v->guest.n, f) < 0)
 		return -1;
-	for (i = 0; i < v->guest.n; i++)
-		online += v->guest.cpus[i].online;
-	fprintf(f, "guest: %zu of %zu CPUs online", online, v->guest.n);
-	if (v->how == AGENT_MAP_IDENTITY)
+	fprintf(f, "guest: %zu of %zu CPUs online", guest_online(v), v->guest.n);
+	if (v->how == GMAP_IDENTITY)
 		fprintf(f, "; VCPU assumed equal to CPU");
 	fputc('\n', f);
 	return 0;
 }
 
-#define OUTCOME(c, i) (&((const struct agent_outcome *)(c))->items[i])
+/* One mismatch line of out_guest_view_text(), if vCPU i has one. */
+static void guest_mismatch_text(FILE *f, const struct gmap_view *v,
+				const struct topology *t, size_t i)
+{
+	const struct agent_gcpu *g;
+
+	if (!gmap_view_mismatch(v, t, (int)i))
+		return;
+	g = gmap_view_vcpu(v, (int)i);
+	if (!t->vcpus[i].online)
+		fprintf(f, "guest: vCPU %zu is offline in QEMU but the guest lists it (guest CPU %d)\n",
+			i, g ? g->logical_id : -1);
+	else if (g)
+		fprintf(f, "guest: vCPU %zu is online in QEMU but offline in the guest (guest CPU %d)\n",
+			i, g->logical_id);
+	else
+		fprintf(f, "guest: vCPU %zu is online in QEMU but the guest does not list it\n",
+			i);
+}
+
+void out_guest_view_text(FILE *f, const struct gmap_view *v,
+			 const struct topology *t)
+{
+	size_t i;
+
+	if (v->how != GMAP_NONE)
+		fprintf(f, "guest: %zu of %zu CPUs online (guest agent; matched to vCPUs by %s)\n",
+			guest_online(v), v->guest.n,
+			v->how == GMAP_ACPI ? "ACPI id" : "number, assumed");
+	else
+		fprintf(f, "guest: %zu of %zu CPUs online (guest agent; %s)\n",
+			guest_online(v), v->guest.n,
+			v->note ? v->note : "not matched to vCPUs");
+	for (i = 0; t && i < t->n_vcpus; i++)
+		guest_mismatch_text(f, v, t, i);
+}
+
+#define OUTCOME(c, i) (&((const struct resize_guest_outcome *)(c))->items[i])
 
 static void get_o_index(const void *c, size_t i, struct fv *v)
 {
@@ -1320,7 +1364,7 @@ static void get_o_guest_cpu(const void *c, size_t i, struct fv *v)
 
 static void get_o_state(const void *c, size_t i, struct fv *v)
 {
-	fv_str(v, agent_vcpu_state_name(OUTCOME(c, i)->state));
+	fv_str(v, resize_guest_state_name(OUTCOME(c, i)->state));
 }
 
 static const struct field outcome_fields[] = {
@@ -1331,17 +1375,45 @@ static const struct field outcome_fields[] = {
 
 static const struct field_set out_outcome_fields = FIELDS(outcome_fields);
 
-static void out_guest_outcome(struct jw *w, const struct agent_outcome *out)
+static void out_guest_outcome(struct jw *w,
+			      const struct resize_guest_outcome *out)
 {
 	jw_key(w, "guest");
 	jw_begin_object(w);
 	jw_string(w, "wanted", out->online ? "online" : "offline");
-	jw_string(w, "mapping", agent_map_name(out->how));
+	jw_string(w, "mapping", gmap_how_name(out->how));
 	jw_bool(w, "ok", out->code == 0);
 	jw_string(w, "error", out->error);
 	jw_int(w, "elapsed_ms", out->elapsed_ms);
 	jw_rows(w, "vcpus", &out_outcome_fields, out, out->n);
 	jw_end_object(w);
+}
+
+void out_guest_outcome_text(FILE *f, const struct resize_guest_outcome *out)
+{
+	static const enum resize_guest_state order[] = {
+		RESIZE_GUEST_ONLINE, RESIZE_GUEST_OFFLINE, RESIZE_GUEST_FAILED,
+		RESIZE_GUEST_WAS_OFFLINE, RESIZE_GUEST_ABSENT,
+		RESIZE_GUEST_UNMAPPED, RESIZE_GUEST_NOT_TRIED,
+	};
+	const char *sep = "guest: ";
+	size_t i, n;
+	char *l;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		l = resize_guest_vcpus(out, order[i], &n);
+		if (!l)
+			continue;
+		fprintf(f, "%svCPU%s %s %s", sep, n > 1 ? "s" : "", l,
+			resize_guest_state_name(order[i]));
+		free(l);
+		sep = "; ";
+	}
+	if (*sep != ';')
+		return;
+	if (out->error)
+		fprintf(f, " (%s)", out->error);
+	fputc('\n', f);
 }
 
 /* ---- guest --online/--offline: one row per change asked for ----------- */
@@ -1377,22 +1449,19 @@ static const struct field change_fields[] = {
 
 static const struct field_set out_change_fields = FIELDS(change_fields);
 
-int out_guest_doc(FILE *f, const struct agent_view *v,
+int out_guest_doc(FILE *f, const struct gmap_view *v,
 		  const struct agent_change *ch, size_t n, const bool *unchanged,
 		  const char *error)
 {
 	struct change_ctx c = { ch, unchanged };
 	struct jw *w = jw_new(f);
-	size_t i, online = 0;
 
 	if (!w)
 		return -1;
-	for (i = 0; i < v->guest.n; i++)
-		online += v->guest.cpus[i].online;
 	jw_begin_object(w);
-	jw_int(w, "online", (long long)online);
+	jw_int(w, "online", (long long)guest_online(v));
 	jw_int(w, "cpus", (long long)v->guest.n);
-	jw_string(w, "mapping", agent_map_name(v->how));
+	jw_string(w, "mapping", gmap_how_name(v->how));
 	jw_rows(w, "guest_cpus", &out_gcpu_fields, v, v->guest.n);
 	jw_rows(w, "changes", &out_change_fields, &c, n);
 	if (error)

@@ -1,6 +1,7 @@
 /* resize.c - the flow of a change (set, add, del), of "wait" and of
  * "tune", from a checked request to a result.  Policy lives here so the
- * commands only parse, call and print.
+ * commands only parse, call and print; the guest steps around the plug
+ * and unplug are in resize_guest.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -344,8 +345,8 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 	 * to keep the vCPUs: the guest kernel offlines a CPU itself before it
 	 * ejects it. */
 	agent_link_init(&agent, req->agent);
-	if (agent_offline_before_unplug(&agent, &res->topo, &res->plan,
-					&res->guest_off))
+	if (resize_guest_offline_before_unplug(&agent, &res->topo, &res->plan,
+					       &res->guest_off))
 		warn(res, "guest: %s; unplugging anyway", res->guest_off.error);
 	apply_plan(q, &res->topo, &res->plan, &opts, &res->apply);
 	res->applied = true;
@@ -354,8 +355,8 @@ int resize_run(struct qmp *q, const struct resize_request *req,
 	record_store(req, res);
 	tune_plugged(req, q, res);
 	/* The plug result stands whatever the guest does next. */
-	agent_online_after_plug(&agent, &res->topo, &res->apply,
-				req->timeout_ms, &res->guest_on);
+	resize_guest_online_after_plug(&agent, &res->topo, &res->apply,
+				       req->timeout_ms, &res->guest_on);
 	agent_link_close(&agent);
 	res->guest = res->guest_on.n ? &res->guest_on :
 		     res->guest_off.n ? &res->guest_off : NULL;
@@ -455,8 +456,8 @@ void resize_result_free(struct resize_result *res)
 	for (i = 0; i < res->n_tuned; i++)
 		free(res->tuned[i].reason);
 	free(res->tuned);
-	agent_outcome_free(&res->guest_on);
-	agent_outcome_free(&res->guest_off);
+	resize_guest_outcome_free(&res->guest_on);
+	resize_guest_outcome_free(&res->guest_off);
 	apply_result_free(&res->apply);
 	plan_free(&res->plan);
 	topo_free(&res->topo);

@@ -18,11 +18,12 @@
  * answered, and the error says so.
  *
  * Every error is VC_EXIT_AGENT ("vcpu 3: guest-set-vcpus: ...") except out
- * of memory (VC_EXIT_INTERNAL); the set/show helpers below document theirs.
+ * of memory (VC_EXIT_INTERNAL) and agent_check_changes()'s.
  *
  * Guest CPUs are named by the guest's logical id ("cpu3" in
  * /sys/devices/system/cpu), which is not vcpuctl's vCPU index in general;
- * agent_view_query() works out which is which (see AGENT_MAP_*).
+ * guestmap.h works out which is which.  The guest steps of a resize that
+ * use this client are the resize module's (resize.h).
  */
 #ifndef VCPUCTL_AGENT_H
 #define VCPUCTL_AGENT_H
@@ -34,11 +35,8 @@
 #include <stdio.h>
 #include <jansson.h>
 
-#include "vcpuctl/apply.h"
 #include "vcpuctl/err.h"
-#include "vcpuctl/plan.h"
 #include "vcpuctl/session.h"
-#include "vcpuctl/topology.h"
 
 /* Default bound on connect, sync and each reply. */
 #define AGENT_DEFAULT_TIMEOUT_MS 5000
@@ -128,66 +126,16 @@ int agent_set_vcpus(struct agent *a, struct agent_change *ch, size_t n,
 /* "pending", "done", "failed", "not-tried". */
 const char *agent_change_state_name(enum agent_change_state s);
 
-/* ---- the guest's CPUs next to QEMU's vCPUs --------------------------- */
+/* ---- guest files ------------------------------------------------------ */
 
-/* How guest logical ids were matched to vCPU indexes.
- *
- * Linux numbers CPUs in the order it first sees them: the boot CPUs from
- * the firmware tables, then each hot-added CPU as it arrives, and (x86,
- * since 4.9) it keeps an APIC id's number for the rest of the boot.  A
- * guest that saw vCPU 5 plugged before vCPU 3 calls them cpu1 and cpu2.
- * So the numbers alone say nothing; the ACPI device behind each CPU does.
- * QEMU names every possible CPU's ACPI device "C%03X" after its position
- * in the machine's possible-CPU list (hw/acpi/cpu.c), and Linux links
- * cpuN/firmware_node to it.  On x86 that position is QEMU's cpu-index and
- * the possible list is in APIC id order, which is vcpuctl's topology
- * order, so C<i> is vCPU index i.
- */
-enum agent_map_how {
-	AGENT_MAP_NONE,     /* no match: the guest's view is shown alone */
-	/* exact: /sys/devices/system/cpu/cpuN/firmware_node/path read with
-	 * guest-file-open/-read (a Linux guest on an ACPI machine), every one
-	 * a QEMU CPU name ("\_SB_.CPUS.C005") */
-	AGENT_MAP_ACPI,
-	/* assumed: the guest lists exactly the logical ids that equal the
-	 * online vCPU indexes, which holds when vCPUs were plugged in
-	 * ascending order since boot (what "set" does).  Used when the
-	 * guest's files cannot be read; never used to choose CPUs to offline. */
-	AGENT_MAP_IDENTITY,
-};
+/* Read a small guest file (at most size - 1 bytes of it) through
+ * guest-file-open/-read/-close into buf, NUL-terminated.  Returns 0 or -1
+ * with err: the first call that failed, whose error reply (a disabled
+ * command, no such file) is the agent's. */
+int agent_read_file(struct agent *a, const char *path, char *buf,
+		    size_t size, struct vc_err *err);
 
-/* "acpi", "identity", or NULL for NONE. */
-const char *agent_map_name(enum agent_map_how how);
-
-struct agent_view {
-	struct agent_gcpus guest;   /* guest-get-vcpus */
-	size_t n_vcpus;             /* topology.n_vcpus */
-	int *logical;               /* owned, per vCPU index: guest logical id,
-	                               -1 when the guest does not list it or the
-	                               match is unknown */
-	int *vcpu_of;               /* owned, per guest.cpus[i]: vCPU index or -1 */
-	enum agent_map_how how;
-	char *note;                 /* owned: why the match is NONE, or NULL */
-};
-
-/* Ask the guest (guest-get-vcpus) and match its CPUs to t's vCPUs.  t may
- * be NULL: no match then.  ACPI_CPU paths already read are kept in the
- * session, so calling this in a loop costs one call per new CPU.  Returns 0
- * or -1 with err set; *v is then empty. */
-int agent_view_query(struct agent *a, const struct topology *t,
-		     struct agent_view *v, struct vc_err *err);
-void agent_view_free(struct agent_view *v);
-
-/* The guest's entry for vCPU index, or NULL when unknown or not listed. */
-const struct agent_gcpu *agent_view_vcpu(const struct agent_view *v,
-					 int index);
-
-/* vCPU online in QEMU whose guest CPU is known to be offline or missing,
- * or offline in QEMU but listed by the guest. */
-bool agent_view_mismatch(const struct agent_view *v, const struct topology *t,
-			 int index);
-
-/* ---- "set" and "show" helpers ----------------------------------------- */
+/* ---- command line ----------------------------------------------------- */
 
 /* The command-line side, shared by guest, set and show. */
 struct agent_opts {
@@ -208,31 +156,7 @@ void agent_opts_init(struct agent_opts *o);
 extern const struct argp agent_argp;
 extern const struct argp agent_resize_argp;
 
-enum agent_vcpu_state {
-	AGENT_VCPU_ONLINE,     /* the guest reports it online */
-	AGENT_VCPU_OFFLINE,    /* the guest reports it offline */
-	AGENT_VCPU_ABSENT,     /* the guest does not list it (not seen in time) */
-	AGENT_VCPU_FAILED,     /* guest-set-vcpus refused it */
-	AGENT_VCPU_NOT_TRIED,  /* not attempted: the agent failed first */
-	AGENT_VCPU_UNMAPPED,   /* its guest CPU could not be told apart */
-	AGENT_VCPU_WAS_OFFLINE,  /* offline in the guest before vcpuctl asked */
-};
-
-struct agent_vcpu_outcome {
-	int index;              /* vCPU index */
-	int logical_id;         /* guest CPU, -1 when unknown */
-	enum agent_vcpu_state state;
-};
-
-struct agent_outcome {
-	bool online;            /* what was wanted: online (plug) or offline */
-	struct agent_vcpu_outcome *items;  /* owned, by vCPU index */
-	size_t n;
-	enum agent_map_how how;
-	int code;               /* 0, or the exit code (see below) */
-	char *error;            /* owned: what went wrong, or NULL */
-	int64_t elapsed_ms;     /* time the guest step took */
-};
+/* ---- one session per command ------------------------------------------ */
 
 /* The guest agent session of one command (set, add, del): opened when a
  * step first needs it, then shared by every step of the command, and
@@ -249,52 +173,5 @@ void agent_link_init(struct agent_link *l, const struct agent_opts *o);
 /* The session, opened at the first call; NULL with *err a copy of why. */
 struct agent *agent_link_get(struct agent_link *l, struct vc_err *err);
 void agent_link_close(struct agent_link *l);
-
-/* After a plug: bring every vCPU that r reports APPLY_PLUGGED online in the
- * guest, and wait (up to timeout_ms; <= 0: no bound) until the agent
- * reports each one online.  t is the topology after the plug; guest paths
- * read before it are read again.  Without l->opts->path or with nothing
- * plugged: returns 0 and out is empty.
- * Returns 0 when all are online, else VC_EXIT_NOT_ONLINE with out->error
- * saying why (agent unreachable, vCPU not seen by the guest in time,
- * refused) and each vCPU's state in out.  Never touches QEMU: the plug
- * result in r stands as it is.  VC_EXIT_INTERNAL on out of memory. */
-int agent_online_after_plug(struct agent_link *l,
-			    const struct topology *t,
-			    const struct apply_result *r, int64_t timeout_ms,
-			    struct agent_outcome *out);
-
-/* Before an unplug, with l->opts->offline_first: take the vCPUs of p's PLAN_OP_DEL
- * steps offline in the guest.  Only done with an exact (ACPI) match: an
- * assumed one could offline the wrong CPU.  Returns 0 (also when there is
- * nothing to do), or VC_EXIT_AGENT with out->error set when some could not
- * be offlined (a vCPU the guest does not list stays "absent": it is not
- * known to be offline).  The unplug may go ahead either way: the guest
- * kernel offlines a CPU itself before it ejects it. */
-int agent_offline_before_unplug(struct agent_link *l,
-				const struct topology *t, const struct plan *p,
-				struct agent_outcome *out);
-
-void agent_outcome_free(struct agent_outcome *out);
-
-/* "online", "offline", "absent", "failed", "not-tried", "unmapped". */
-const char *agent_vcpu_state_name(enum agent_vcpu_state s);
-
-/* One line for people, no newline, e.g. "guest: vCPUs 1-3 online" or
- * "guest: vCPUs 1-2 online; vCPU 3 absent: ...".  Caller frees; NULL when
- * out is empty or on out of memory. */
-char *agent_outcome_text(const struct agent_outcome *out);
-
-/* For the text form of show: lines (each ending in "\n") summing up the
- * guest's view and naming every mismatch, e.g.
- *   guest: 2 of 4 CPUs online (agent; match by ACPI id)
- *   guest: vCPU 3 is online in QEMU but offline in the guest (guest CPU 2)
- * Caller frees; NULL on out of memory. */
-char *agent_view_text(const struct agent_view *v, const struct topology *t);
-
-/* Open o->path with o->timeout_ms and run agent_view_query(): the one call
- * "show --guest-agent" needs.  Returns 0 or -1 with err (VC_EXIT_AGENT). */
-int agent_view_fetch(const struct agent_opts *o, const struct topology *t,
-		     struct agent_view *v, struct vc_err *err);
 
 #endif

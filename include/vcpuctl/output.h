@@ -21,6 +21,7 @@
 #include "vcpuctl/apply.h"
 #include "vcpuctl/err.h"
 #include "vcpuctl/fields.h"
+#include "vcpuctl/guestmap.h"
 #include "vcpuctl/pending.h"
 #include "vcpuctl/plan.h"
 #include "vcpuctl/resize.h"
@@ -34,7 +35,7 @@ struct out_show {
 	const struct topology *t;
 	const struct tune_thread_info *info; /* per vCPU, or NULL: no affinity,
 	                                        sched and cgroup members/columns */
-	const struct agent_view *guest;      /* --guest-agent's view, or NULL */
+	const struct gmap_view *guest;       /* --guest-agent's view, or NULL */
 	const char *guest_error;             /* --guest-agent failed: why */
 	const char *version, *package;       /* QEMU's; NULL: "" */
 	const struct pending *pend;          /* the record of requested removals,
@@ -109,7 +110,13 @@ void out_result_text(FILE *f, const char *command, const struct topology *t,
  * "kept" | "left" | "foreign", "path", "reason"}]. */
 int out_result_doc(FILE *f, const char *command, const struct topology *t,
 		   const struct plan *p, const struct apply_result *r,
-		   const struct agent_outcome *guest, const struct tune_sweep *cgroups);
+		   const struct resize_guest_outcome *guest,
+		   const struct tune_sweep *cgroups);
+
+/* The guest step's line for people, e.g. "guest: vCPUs 1-3 online" or
+ * "guest: vCPUs 1-2 online; vCPU 3 absent (the guest has not seen vCPU 3
+ * within 5 s)", and a newline; nothing when out has no vCPUs. */
+void out_guest_outcome_text(FILE *f, const struct resize_guest_outcome *out);
 
 /* Plan p as numbered steps. */
 void out_plan_text(FILE *f, const struct topology *t, const struct plan *p);
@@ -130,12 +137,19 @@ int out_tune_doc(FILE *f, const struct resize_tuned *rows, size_t n, int code,
 
 /* The guest's CPUs (CPU, ONLINE, CAN-OFFLINE, and VCPU when matched) and
  * the "guest: N of M CPUs online" line. */
-int out_guest_table(FILE *f, const struct agent_view *v);
+int out_guest_table(FILE *f, const struct gmap_view *v);
+
+/* For the text form of show: lines summing up the guest's view and naming
+ * every mismatch with t (which may be NULL: none), e.g.
+ *   guest: 2 of 4 CPUs online (guest agent; matched to vCPUs by ACPI id)
+ *   guest: vCPU 3 is online in QEMU but offline in the guest (guest CPU 2) */
+void out_guest_view_text(FILE *f, const struct gmap_view *v,
+			 const struct topology *t);
 
 /* "guest --json": {"online": N, "cpus": N, "mapping", "guest_cpus":
  * [{"cpu", "online", "can_offline", "vcpu"}], "changes": [{"cpu",
  * "wanted", "result"}]} and "error" when error is not NULL. */
-int out_guest_doc(FILE *f, const struct agent_view *v,
+int out_guest_doc(FILE *f, const struct gmap_view *v,
 		  const struct agent_change *ch, size_t n, const bool *unchanged,
 		  const char *error);
 

@@ -4,11 +4,11 @@
  * transport (agent_open_transport()) instead of a socket, so an input
  * costs no thread, no socket and no wait:
  * agent_open() (guest-sync-delimited), then, picked by the first byte,
- * guest-get-vcpus, the match of guest CPUs to vCPUs (which reads
- * /sys/.../firmware_node/path through guest-file-open/-read/-close),
+ * guest-get-vcpus, the match of guest CPUs to vCPUs (guestmap.h, which
+ * reads /sys/.../firmware_node/path through guest-file-open/-read/-close),
  * guest-set-vcpus, or the guest steps of a resize on that one session:
- * agent_offline_before_unplug() of vCPUs 1-3 (match, offline, match
- * again), agent_online_after_plug() of vCPUs 4-5.
+ * resize_guest_offline_before_unplug() of vCPUs 1-3 (match, offline,
+ * match again), resize_guest_online_after_plug() of vCPUs 4-5.
  *
  * The agent answers each request after it arrives, and the client drops
  * whatever came before its sync was answered; so the transport hands the
@@ -30,7 +30,7 @@
  * inside the VM, and puts no other CPU on the boot vCPU; offline-first
  * offlines CPUs only on an ACPI match, never guest CPU 0, and onlines
  * none; online-after-plug offlines none; either's exit code means what
- * agent.h says.
+ * resize.h says.
  *
  * The sync id is random in vcpuctl; here getrandom() is replaced so it is
  * always AGENT_FUZZ_ID, and seeds can answer the sync.
@@ -42,7 +42,10 @@
 
 #include "vcpuctl/agent.h"
 #include "vcpuctl/apply.h"
+#include "vcpuctl/guestmap.h"
+#include "vcpuctl/output.h"
 #include "vcpuctl/plan.h"
+#include "vcpuctl/resize.h"
 #include "vcpuctl/sock.h"
 #include "vcpuctl/topology.h"
 #include "fuzz_main.h"
@@ -55,6 +58,8 @@ static struct topology topo;
 static bool topo_ready;
 /* FUZZ_AGENT_VERBOSE set: say what each input came to (for seed writers). */
 static bool verbose;
+/* Where the renderers write when not verbose: they run either way. */
+static FILE *quiet;
 
 #define SAY(...) do { if (verbose) fprintf(stderr, "  " __VA_ARGS__); } while (0)
 
@@ -106,6 +111,9 @@ static void setup_once(void)
 	json_decref(doc);
 	topo_ready = true;
 	verbose = getenv("FUZZ_AGENT_VERBOSE") != NULL;
+	quiet = fopen("/dev/null", "w");
+	if (!quiet)
+		abort();
 	atexit(free_topo);
 }
 
@@ -196,7 +204,7 @@ static void check_gcpus(const struct agent_gcpus *g)
 
 /* An ACPI match is one to one, inside the VM, and keeps the boot vCPU for
  * guest CPU 0; without one, no entry is matched. */
-static void check_view(const struct agent_view *v)
+static void check_view(const struct gmap_view *v)
 {
 	size_t i;
 	int idx;
@@ -208,14 +216,14 @@ static void check_view(const struct agent_view *v)
 		idx = v->vcpu_of[i];
 		if (idx < 0)
 			continue;
-		if (v->how == AGENT_MAP_NONE || (size_t)idx >= v->n_vcpus ||
+		if (v->how == GMAP_NONE || (size_t)idx >= v->n_vcpus ||
 		    v->logical[idx] != v->guest.cpus[i].logical_id ||
 		    (idx == 0 && v->guest.cpus[i].logical_id != 0))
 			abort();
 	}
 	for (i = 0; i < v->n_vcpus; i++)
 		if (v->logical[i] >= 0 &&
-		    (v->how == AGENT_MAP_NONE ||
+		    (v->how == GMAP_NONE ||
 		     !agent_gcpus_find(&v->guest, v->logical[i])))
 			abort();
 }
@@ -267,26 +275,25 @@ static void flow_get(struct agent *a)
 	agent_gcpus_free(&g);
 }
 
-static int flow_view(struct agent *a, struct agent_view *v)
+static int flow_view(struct agent *a, struct gmap_paths *paths,
+		     struct gmap_view *v)
 {
 	struct vc_err err = { 0 };
-	char *text;
 	int i;
 
-	if (agent_view_query(a, &topo, v, &err) < 0) {
+	if (gmap_view_query(a, paths, &topo, v, &err) < 0) {
 		check_err(&err);
 		return -1;
 	}
 	check_view(v);
-	text = agent_view_text(v, &topo);
-	SAY("view: %zu guest CPUs, match %s%s%s\n%s", v->guest.n,
-	    agent_map_name(v->how) ? agent_map_name(v->how) : "none",
-	    v->note ? ": " : "", v->note ? v->note : "", text ? text : "");
+	SAY("view: %zu guest CPUs, match %s%s%s\n", v->guest.n,
+	    gmap_how_name(v->how) ? gmap_how_name(v->how) : "none",
+	    v->note ? ": " : "", v->note ? v->note : "");
+	out_guest_view_text(verbose ? stderr : quiet, v, &topo);
 	for (i = 0; i < 8; i++) {
-		agent_view_vcpu(v, i);
-		agent_view_mismatch(v, &topo, i);
+		gmap_view_vcpu(v, i);
+		gmap_view_mismatch(v, &topo, i);
 	}
-	free(text);
 	return 0;
 }
 
@@ -307,7 +314,7 @@ static void flow_set(struct agent *a)
 	check_changes(ch, 3, rc);
 }
 
-static void check_outcome(const struct agent_outcome *out, int rc,
+static void check_outcome(const struct resize_guest_outcome *out, int rc,
 			  int fail_code)
 {
 	size_t i;
@@ -319,9 +326,9 @@ static void check_outcome(const struct agent_outcome *out, int rc,
 	    (rc && !out->error))
 		abort();
 	for (i = 0; rc == 0 && i < out->n; i++)
-		if (out->online ? out->items[i].state != AGENT_VCPU_ONLINE
-				: out->items[i].state != AGENT_VCPU_OFFLINE &&
-				  out->items[i].state != AGENT_VCPU_WAS_OFFLINE)
+		if (out->online ? out->items[i].state != RESIZE_GUEST_ONLINE
+				: out->items[i].state != RESIZE_GUEST_OFFLINE &&
+				  out->items[i].state != RESIZE_GUEST_WAS_OFFLINE)
 			abort();
 }
 
@@ -331,18 +338,18 @@ static void flow_offline_first(struct agent_link *l, struct mem *m)
 	struct plan_step st = { .op = PLAN_OP_DEL, .first = 1, .count = 3 };
 	struct plan p = { .steps = &st, .n_steps = 1 };
 	struct agent_opts o = { .path = "fuzz", .offline_first = true };
-	struct agent_outcome out;
+	struct resize_guest_outcome out;
 	int rc;
 
 	l->opts = &o;
-	rc = agent_offline_before_unplug(l, &topo, &p, &out);
+	rc = resize_guest_offline_before_unplug(l, &topo, &p, &out);
 	check_outcome(&out, rc, VC_EXIT_AGENT);
 	/* out.how is the last match's; a refusal to act names the first. */
 	if (m->onlined ||
 	    (m->set_vcpus && out.error &&
 	     !strncmp(out.error, "not offlining first", 19)))
 		abort();
-	agent_outcome_free(&out);
+	resize_guest_outcome_free(&out);
 	l->opts = NULL;
 }
 
@@ -354,15 +361,15 @@ static void flow_online_after_plug(struct agent_link *l, struct mem *m)
 				 .state = APPLY_PLUGGED };
 	struct apply_result r = { .items = &it, .n = 1 };
 	struct agent_opts o = { .path = "fuzz" };
-	struct agent_outcome out;
+	struct resize_guest_outcome out;
 	int rc;
 
 	l->opts = &o;
-	rc = agent_online_after_plug(l, &topo, &r, 1, &out);
+	rc = resize_guest_online_after_plug(l, &topo, &r, 1, &out);
 	check_outcome(&out, rc, VC_EXIT_NOT_ONLINE);
 	if (m->offlined)
 		abort();
-	agent_outcome_free(&out);
+	resize_guest_outcome_free(&out);
 	l->opts = NULL;
 }
 
@@ -372,7 +379,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sess_transport tp = { mem_recv, mem_send, NULL };
 	struct vc_err err = { 0 };
 	struct agent_link link;
-	struct agent_view v;
+	struct gmap_paths *paths;
+	struct gmap_view v;
 	struct mem m = { 0 };
 	struct agent *a;
 	unsigned flow;
@@ -402,10 +410,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 1:
 	case 5:
-		if (flow_view(a, &v) == 0)
-			agent_view_free(&v);
-		if (flow == 5 && flow_view(a, &v) == 0)
-			agent_view_free(&v);
+		/* One record of paths for both: the second match reads none
+		 * the first one read. */
+		paths = gmap_paths_new(&err);
+		if (!paths)
+			abort();
+		if (flow_view(a, paths, &v) == 0)
+			gmap_view_free(&v);
+		if (flow == 5 && flow_view(a, paths, &v) == 0)
+			gmap_view_free(&v);
+		gmap_paths_free(paths);
 		break;
 	case 2:
 	case 6:

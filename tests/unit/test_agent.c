@@ -1,5 +1,6 @@
 /* test_agent.c - the guest agent client against a forked scripted agent,
- * and the pure checks (agent_check_changes, the outcome text). */
+ * the match of guest CPUs to vCPUs (guestmap.h) on it, and the pure
+ * checks of agent_check_changes(). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 
 #include "peer.h"
 #include "vcpuctl/agent.h"
+#include "vcpuctl/guestmap.h"
 #include "vcpuctl/output.h"
 #include "vcpuctl/jsonstream.h"
 #include "vcpuctl/util.h"
@@ -285,77 +287,97 @@ static void test_check_changes(void **state)
 	assert_non_null(strstr(err.msg, "guest CPUs 4,6: the guest does not list them"));
 }
 
-static void test_outcome_text_json(void **state)
+/* A VM of 4 possible vCPUs, one per hotplug unit, vCPUs 0 to plugged - 1
+ * in it. */
+static void topo_plugged(struct topology *t, int plugged)
 {
-	struct agent_vcpu_outcome items[] = {
-		{ 1, 1, AGENT_VCPU_ONLINE }, { 2, 2, AGENT_VCPU_ONLINE },
-		{ 3, -1, AGENT_VCPU_ABSENT },
-	};
-	struct agent_outcome o = {
-		.online = true, .items = items, .n = 3, .how = AGENT_MAP_ACPI,
-		.code = VC_EXIT_NOT_ONLINE,
-		.error = (char *)"the guest has not seen vCPU 3 within 5 s",
-	};
-	struct apply_result r = { .online_after = -1 };
-	json_t *all, *doc;
-	char *text, *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	char hp[1024], cf[512], *h = hp, *c = cf;
+	struct vc_err err = { 0 };
+	json_t *jh, *jc;
+	int i;
 
-	(void)state;
-	text = agent_outcome_text(&o);
-	assert_string_equal(text, "guest: vCPUs 1-2 online; vCPU 3 absent "
-			    "(the guest has not seen vCPU 3 within 5 s)");
-	free(text);
-	/* The result document's "guest" member. */
-	f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	assert_int_equal(out_result_doc(f, "set", NULL, NULL, &r, &o, NULL), 0);
-	fclose(f);
-	all = json_loads(buf, 0, NULL);
-	free(buf);
-	assert_non_null(all);
-	doc = json_incref(json_object_get(all, "guest"));
-	json_decref(all);
-	assert_non_null(doc);
-	assert_false(json_is_true(json_object_get(doc, "ok")));
-	assert_string_equal(json_string_value(json_object_get(doc, "mapping")), "acpi");
-	assert_int_equal(json_array_size(json_object_get(doc, "vcpus")), 3);
-	assert_true(json_is_null(json_object_get(json_array_get(
-		json_object_get(doc, "vcpus"), 2), "guest_cpu")));
-	json_decref(doc);
+	h += sprintf(h, "[");
+	c += sprintf(c, "[");
+	for (i = 0; i < 4; i++) {
+		h += sprintf(h, "%s{\"props\": {\"core-id\": %d}, \"vcpus-count\": 1, \"type\": \"t\"", i ? "," : "", i);
+		if (i < plugged) {
+			h += sprintf(h, ", \"qom-path\": \"/machine/peripheral/vcpu%d\"", i);
+			c += sprintf(c, "%s{\"qom-path\": \"/machine/peripheral/vcpu%d\", \"cpu-index\": %d, \"thread-id\": %d}",
+				     i ? "," : "", i, i, 100 + i);
+		}
+		h += sprintf(h, "}");
+	}
+	sprintf(h, "]");
+	sprintf(c, "]");
+	jh = json_loads(hp, 0, NULL);
+	jc = json_loads(cf, 0, NULL);
+	assert_int_equal(topo_build_json(t, jh, jc, 0, &err), 0);
+	json_decref(jh);
+	json_decref(jc);
 }
 
-static void test_no_path_is_a_no_op(void **state)
+/* The match against an agent whose guest-file-* are disabled: by number
+ * when QEMU's online vCPUs are the guest's CPUs, else none; the paths
+ * are not asked for again on the same record. */
+static void test_match_without_acpi(void **state)
 {
-	struct agent_opts o;
-	struct agent_link l;
-	struct agent_outcome out;
-	struct apply_item it = { .op = PLAN_OP_ADD, .first = 1, .count = 1,
-				 .state = APPLY_PLUGGED };
-	struct apply_result r = { .items = &it, .n = 1 };
+	struct gmap_paths *paths;
+	struct gmap_view v;
+	struct vc_err err = { 0 };
+	struct topology t;
+	struct fake f;
+	struct agent *a;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
 
 	(void)state;
-	agent_opts_init(&o);
-	agent_link_init(&l, &o);
-	assert_int_equal(agent_online_after_plug(&l, NULL, &r, 1000, &out), 0);
-	assert_int_equal(out.n, 0);
-	assert_null(agent_outcome_text(&out));
-	agent_outcome_free(&out);
-	o.path = "/nonexistent/qga.sock";
-	o.timeout_ms = 300;
-	assert_int_equal(agent_online_after_plug(&l, NULL, &r, 1000, &out),
-			 VC_EXIT_NOT_ONLINE);
-	assert_int_equal(out.n, 1);
-	assert_int_equal(out.items[0].state, AGENT_VCPU_NOT_TRIED);
-	assert_non_null(strstr(out.error, "no such socket"));
-	agent_outcome_free(&out);
-	/* The open is tried once per command: a later step gets its error. */
-	assert_int_equal(agent_online_after_plug(&l, NULL, &r, 1000, &out),
-			 VC_EXIT_NOT_ONLINE);
-	assert_non_null(strstr(out.error, "no such socket"));
-	agent_outcome_free(&out);
-	agent_link_close(&l);
+	fake_start(&f, FAKE_NORMAL);
+	a = agent_open(f.path, 2000, &err);
+	assert_non_null(a);
+	paths = gmap_paths_new(&err);
+	assert_non_null(paths);
+	topo_plugged(&t, 3);
+	assert_int_equal(gmap_view_query(a, paths, &t, &v, &err), 0);
+	assert_int_equal(v.how, GMAP_IDENTITY);
+	assert_string_equal(gmap_how_name(v.how), "identity");
+	assert_int_equal(gmap_view_vcpu(&v, 2)->logical_id, 2);
+	assert_null(gmap_view_vcpu(&v, 3));
+	assert_false(gmap_view_mismatch(&v, &t, 0));
+	assert_true(gmap_view_mismatch(&v, &t, 1));
+	/* guest-get-vcpus, and one guest-file-open that failed */
+	assert_int_equal(agent_round_trips(a), 2);
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	out_guest_view_text(out, &v, &t);
+	fclose(out);
+	assert_string_equal(buf,
+		"guest: 1 of 3 CPUs online (guest agent; matched to vCPUs by number, assumed)\n"
+		"guest: vCPU 1 is online in QEMU but offline in the guest (guest CPU 1)\n"
+		"guest: vCPU 2 is online in QEMU but offline in the guest (guest CPU 2)\n");
+	free(buf);
+	gmap_view_free(&v);
+	topo_free(&t);
+
+	topo_plugged(&t, 2);
+	assert_int_equal(gmap_view_query(a, paths, &t, &v, &err), 0);
+	assert_int_equal(v.how, GMAP_NONE);
+	assert_null(gmap_how_name(v.how));
+	assert_non_null(strstr(v.note, "cannot match guest CPUs to vCPUs"));
+	assert_null(gmap_view_vcpu(&v, 0));
+	assert_false(gmap_view_mismatch(&v, &t, 2));
+	assert_int_equal(agent_round_trips(a), 3);
+	gmap_view_free(&v);
+	topo_free(&t);
+
+	assert_int_equal(gmap_view_query(a, paths, NULL, &v, &err), 0);
+	assert_string_equal(v.note, "no QMP socket: vCPU indexes unknown");
+	assert_int_equal(v.n_vcpus, 0);
+	assert_int_equal(v.guest.n, 3);
+	gmap_view_free(&v);
+	gmap_paths_free(paths);
+	agent_close(a);
+	fake_stop(&f);
 }
 
 int main(void)
@@ -368,8 +390,7 @@ int main(void)
 		cmocka_unit_test(test_set_partial),
 		cmocka_unit_test(test_set_refused),
 		cmocka_unit_test(test_check_changes),
-		cmocka_unit_test(test_outcome_text_json),
-		cmocka_unit_test(test_no_path_is_a_no_op),
+		cmocka_unit_test(test_match_without_acpi),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
