@@ -65,10 +65,9 @@ BATS ?= bats
 # The CLI suite's files are independent (each test has its own fake QEMU,
 # socket, lock directory and temporary files): they run CLI_JOBS at a time
 # when GNU parallel is there (make deps installs it), a test file's own
-# tests in order.  The real-QEMU suites share VMs within a file and
-# compete for the CPUs, so they run one at a time, and so does the CLI
-# suite under valgrind: two valgrind'd files at once starve each other
-# past the time bounds some tests keep.
+# tests in order, under valgrind too (its time bounds leave room for it).
+# The real-QEMU suites share VMs within a file and compete for the CPUs,
+# so they run one at a time.
 CLI_JOBS  ?= 2
 CLI_BATS   = $(BATS)$(if $(filter-out 0 1,$(CLI_JOBS)),$(if $(shell command -v parallel 2>/dev/null), --jobs $(CLI_JOBS) --no-parallelize-within-files))
 export VCPUCTL := $(abspath $(PROG))
@@ -175,7 +174,7 @@ check-valgrind: deps
 	$(MAKE) all
 	rm -rf $(VALGRIND_LOGS) && mkdir -p -m 1777 $(VALGRIND_LOGS)
 	VCPUCTL_WRAP="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$(VALGRIND_LOGS)/%p.log" \
-		$(BATS) tests/cli
+		$(CLI_BATS) tests/cli
 	@bad=$$(find $(VALGRIND_LOGS) -name '*.log' -size +0); \
 	if [ -n "$$bad" ]; then cat $$bad; echo "valgrind: findings in $$bad" >&2; exit 1; fi; \
 	echo "valgrind: $$(ls $(VALGRIND_LOGS) | wc -l) runs, no findings"
