@@ -132,6 +132,32 @@ static void test_strings_with_braces(void **state)
 	js_free(&js);
 }
 
+/* js_skip_value(): a string ends at the first quote after an even run
+ * of backslashes; braces and quotes inside strings do not count. */
+static void test_skip_value_escapes(void **state)
+{
+	static const struct { const char *text; size_t len; } cases[] = {
+		{ "\"a\",", 3 },
+		{ "\"\",", 2 },
+		{ "\"a\\\"\",", 5 },            /* "a\""     */
+		{ "\"a\\\\\",", 5 },            /* "a\\"     */
+		{ "\"a\\\\\\\"b\",", 8 },       /* "a\\\"b"  */
+		{ "\"\\\\\\\\\",", 6 },         /* "\\\\"    */
+		{ "{\"k\": \"x\\\"}\", \"j\": [1]},", 23 },
+		{ "[\"]\", \"\\\\\"]]", 11 },
+		{ "\"open\\\"", 7 },            /* no closing quote: the end */
+		{ "12,", 2 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = cases[i].text, *end = t + strlen(t);
+
+		assert_int_equal(js_skip_value(t, end) - t, cases[i].len);
+	}
+}
+
 static void test_ff_and_whitespace_skipped(void **state)
 {
 	static const char s[] = "\xff\xff \r\n\t{\"return\": 1}\xff\r\n{\"a\": 2}\xff";
@@ -325,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_many_in_one_feed),
 		cmocka_unit_test(test_pretty_printed),
 		cmocka_unit_test(test_strings_with_braces),
+		cmocka_unit_test(test_skip_value_escapes),
 		cmocka_unit_test(test_ff_and_whitespace_skipped),
 		cmocka_unit_test(test_stray_garbage),
 		cmocka_unit_test(test_too_deep),
