@@ -109,13 +109,6 @@ const struct argp cmd_tune_cgroup_argp = {
 	cgroup_options, tune_parse, NULL, NULL, NULL, NULL, NULL
 };
 
-struct tune_args {
-	struct cli_common common;
-	struct tune_opts tune;
-	struct cli_inputs in;
-	const char *list_text;
-};
-
 static const struct argp_child tune_children[] = {
 	{ &cmd_tune_argp, 0, "Tuning:", 5 },
 	{ &cli_common_argp, 0, "Common options:", 10 },
@@ -124,16 +117,14 @@ static const struct argp_child tune_children[] = {
 
 static error_t parse_main(int key, char *arg, struct argp_state *state)
 {
-	struct tune_args *a = state->input;
+	struct cmd_list_args *a = state->input;
 
 	switch (key) {
 	case ARGP_KEY_INIT:
 		cli_bind_children(state, tune_children, &a->in);
 		return 0;
 	case ARGP_KEY_ARG:
-		if (a->list_text)
-			argp_error(state, "unexpected argument '%s'", arg);
-		a->list_text = arg;
+		cmd_list_arg(state, a, arg);
 		return 0;
 	case ARGP_KEY_END:
 		if (!a->list_text)
@@ -170,24 +161,45 @@ static int print_tune(const struct cli_common *c,
 	return 0;
 }
 
+void cmd_list_args_init(struct cmd_list_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	cli_common_init(&a->common);
+	tune_opts_init(&a->tune);
+	a->in.common = &a->common;
+	a->in.tune = &a->tune;
+}
+
+void cmd_list_arg(struct argp_state *state, struct cmd_list_args *a,
+		  char *arg)
+{
+	if (a->list_text)
+		argp_error(state, "unexpected argument '%s'", arg);
+	a->list_text = arg;
+}
+
+int cmd_list_run(const struct argp *argp, int argc, char **argv,
+		 struct cmd_list_args *a, struct resize_request *req,
+		 cli_flow_run run, cli_flow_print print)
+{
+	int code = VC_EXIT_USAGE;
+
+	if (!argp_parse(argp, argc, argv, 0, NULL, a)) {
+		req->sel.list_text = a->list_text;
+		req->tune = &a->tune;
+		req->timeout_ms = a->timeout_ms;
+		code = cli_run_flow(&a->common, req, run, print);
+	}
+	tune_opts_free(&a->tune);
+	return code;
+}
+
 int cmd_tune(int argc, char **argv)
 {
 	struct resize_request req = { .command = "tune" };
-	struct tune_args a;
-	int code;
+	struct cmd_list_args a;
 
-	memset(&a, 0, sizeof(a));
-	cli_common_init(&a.common);
-	tune_opts_init(&a.tune);
-	a.in.common = &a.common;
-	a.in.tune = &a.tune;
-	if (argp_parse(&tune_argp, argc, argv, 0, NULL, &a)) {
-		tune_opts_free(&a.tune);
-		return VC_EXIT_USAGE;
-	}
-	req.sel.list_text = a.list_text;
-	req.tune = &a.tune;
-	code = cli_run_flow(&a.common, &req, resize_tune, print_tune);
-	tune_opts_free(&a.tune);
-	return code;
+	cmd_list_args_init(&a);
+	return cmd_list_run(&tune_argp, argc, argv, &a, &req, resize_tune,
+			    print_tune);
 }

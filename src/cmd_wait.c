@@ -17,14 +17,6 @@
 
 #define DEFAULT_TIMEOUT_MS 5000
 
-struct wait_args {
-	struct cli_common common;
-	struct tune_opts tune;    /* --cgroup: remove vcpuN of removed vCPUs */
-	struct cli_inputs in;
-	const char *list_text;
-	int64_t timeout_ms;
-};
-
 static const struct argp_option wait_options[] = {
 	{ "timeout", 't', "SEC", 0,
 	  "wait at most SEC seconds (default 5; 0: no limit)", 0 },
@@ -39,7 +31,7 @@ static const struct argp_child wait_children[] = {
 
 static error_t parse_wait(int key, char *arg, struct argp_state *state)
 {
-	struct wait_args *a = state->input;
+	struct cmd_list_args *a = state->input;
 
 	switch (key) {
 	case ARGP_KEY_INIT:
@@ -50,9 +42,7 @@ static error_t parse_wait(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--timeout: '%s' is not a number of seconds", arg);
 		return 0;
 	case ARGP_KEY_ARG:
-		if (a->list_text)
-			argp_error(state, "unexpected argument '%s'", arg);
-		a->list_text = arg;
+		cmd_list_arg(state, a, arg);
 		return 0;
 	}
 	return ARGP_ERR_UNKNOWN;
@@ -85,25 +75,14 @@ static int print_wait(const struct cli_common *c,
 
 int cmd_wait(int argc, char **argv)
 {
-	struct resize_request req = { .command = "wait" };
-	struct wait_args a;
-	int code;
+	struct resize_request req = {
+		.command = "wait",
+		.sel.kind = PLAN_DEL_LIST,
+	};
+	struct cmd_list_args a;
 
-	memset(&a, 0, sizeof(a));
-	cli_common_init(&a.common);
-	tune_opts_init(&a.tune);
-	a.in.common = &a.common;
-	a.in.tune = &a.tune;
+	cmd_list_args_init(&a);
 	a.timeout_ms = DEFAULT_TIMEOUT_MS;
-	if (argp_parse(&wait_argp, argc, argv, 0, NULL, &a)) {
-		tune_opts_free(&a.tune);
-		return VC_EXIT_USAGE;
-	}
-	req.sel.list_text = a.list_text;
-	req.sel.kind = PLAN_DEL_LIST;
-	req.timeout_ms = a.timeout_ms;
-	req.tune = &a.tune;
-	code = cli_run_flow(&a.common, &req, resize_wait, print_wait);
-	tune_opts_free(&a.tune);
-	return code;
+	return cmd_list_run(&wait_argp, argc, argv, &a, &req, resize_wait,
+			    print_wait);
 }
