@@ -19,6 +19,7 @@ int cmd_del(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 /* The tuning options (--cgroup, --cpuset, --mems, --quota, --period,
  * --affinity, --sched) as an argp child for set, add and tune; input:
@@ -47,6 +48,5 @@ void cmd_list_arg(struct argp_state *state, struct cmd_list_args *a,
 int cmd_list_run(const struct argp *argp, int argc, char **argv,
 		 struct cmd_list_args *a, struct resize_request *req,
 		 cli_flow_run run, cli_flow_print print);
-int cmd_events(int argc, char **argv);
 
 #endif
