@@ -1,6 +1,5 @@
 /* cmd_show.c - "vcpuctl show": every possible vCPU, one row each. */
 #include <argp.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,89 +84,6 @@ static const struct argp show_argp = {
 	show_options, show_parse, NULL, show_doc, show_children, show_help, NULL
 };
 
-static int tid_cmp(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* QEMU's threads, sorted (caller frees), or NULL when they cannot be
- * listed or out of memory.  One directory read instead of one failing
- * lookup per vCPU: thousands of vCPUs whose threads are gone (or belong
- * to no QEMU here) cost tens of ms that way. */
-static pid_t *list_tasks(pid_t pid, size_t *n)
-{
-	char path[64];
-	struct dirent *d;
-	pid_t *tids = NULL, *grown;
-	size_t cap = 0;
-	DIR *dir;
-
-	*n = 0;
-	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
-	dir = opendir(path);
-	if (!dir)
-		return NULL;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(tids, cap * sizeof(*tids));
-			if (!grown) {
-				free(tids);
-				closedir(dir);
-				return NULL;
-			}
-			tids = grown;
-		}
-		tids[(*n)++] = (pid_t)atol(d->d_name);
-	}
-	closedir(dir);
-	if (!tids)
-		tids = malloc(sizeof(*tids));
-	if (tids)
-		qsort(tids, *n, sizeof(*tids), tid_cmp);
-	return tids;
-}
-
-/* What each vCPU thread has now (an array of t->n_vcpus, caller frees
- * with free_threads), or NULL on out of memory. */
-static struct tune_thread_info *read_threads(const struct topology *t, pid_t pid)
-{
-	struct tune_thread_info *info = calloc(t->n_vcpus + 1, sizeof(*info));
-	pid_t *tids = NULL, tid;
-	size_t i, n = 0;
-
-	if (!info)
-		return NULL;
-	if (pid > 0)
-		tids = list_tasks(pid, &n);
-	/* Without QEMU's pid a thread id could name anyone's thread. */
-	for (i = 0; pid > 0 && i < t->n_vcpus; i++) {
-		if (!t->vcpus[i].online)
-			continue;
-		tid = (pid_t)t->vcpus[i].thread_id;
-		/* Not among QEMU's threads: tune_thread_read() finds
-		 * nothing either. */
-		if (tids && !bsearch(&tid, tids, n, sizeof(tid), tid_cmp))
-			continue;
-		tune_thread_read(pid, tid, &info[i]);
-	}
-	free(tids);
-	return info;
-}
-
-static void free_threads(struct tune_thread_info *info, size_t n)
-{
-	size_t i;
-
-	for (i = 0; info && i < n; i++)
-		tune_thread_info_free(&info[i]);
-	free(info);
-}
-
 int cmd_show(int argc, char **argv)
 {
 	struct show_args s;
@@ -197,7 +113,7 @@ int cmd_show(int argc, char **argv)
 	if (t.thread_warning)
 		cli_warn(&s.c, "%s", t.thread_warning);
 	cli_pending_read(&s.c, q, &t, &pend);
-	info = read_threads(&t, qmp_peer_pid(q));
+	info = tune_threads_read(&t, qmp_peer_pid(q));
 	if (s.agent.path && gmap_view_fetch(&s.agent, &t, &gv, &gerr) < 0)
 		out.guest_error = gerr.msg;
 	out.t = &t;
@@ -221,7 +137,7 @@ int cmd_show(int argc, char **argv)
 	}
 	cli_stats(&s.c, q);
 	qmp_close(q);
-	free_threads(info, t.n_vcpus);
+	tune_threads_free(info, t.n_vcpus);
 	topo_free(&t);
 	pending_free(&pend);
 	gmap_view_free(&gv);

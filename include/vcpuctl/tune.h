@@ -217,4 +217,12 @@ struct tune_thread_info {
 int tune_thread_read(pid_t pid, pid_t tid, struct tune_thread_info *info);
 void tune_thread_info_free(struct tune_thread_info *info);
 
+/* What each online vCPU of t has now (tune_thread_read() of its thread),
+ * as an array of t->n_vcpus; NULL on out of memory.  Only threads of
+ * QEMU process pid are read, and none when pid <= 0: without QEMU's pid a
+ * thread id could name anyone's thread.  tune_threads_free(info, n) frees
+ * it, n its length. */
+struct tune_thread_info *tune_threads_read(const struct topology *t, pid_t pid);
+void tune_threads_free(struct tune_thread_info *info, size_t n);
+
 #endif
