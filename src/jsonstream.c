@@ -595,15 +595,18 @@ bool js_key_is(const char *key, size_t klen, const char *name)
 	size_t n;
 	char buf[128];
 
-	/* The common case in one pass, without strlen: it was called for
-	 * every member of every row. */
+	/* One pass, no strlen: this runs for every member of every row.  Up
+	 * to a key's first escape its text is its value, so a key can only
+	 * equal name (which has no backslash) if they first differ at one. */
 	for (n = 0; n < klen && name[n] && name[n] == key[n]; n++)
 		;
-	if (n == klen && !name[n])
-		return true;
-	n += strlen(name + n);
+	if (n == klen)
+		return !name[n];
+	if (key[n] != '\\' || klen >= sizeof(buf))
+		return false;
+	n = strlen(name);
 	/* An escape spells one byte in at least two. */
-	if (klen <= n || klen >= sizeof(buf) || !memchr(key, '\\', klen))
+	if (klen <= n)
 		return false;
 	return js_unescape(key, klen, buf) == n && !memcmp(buf, name, n);
 }

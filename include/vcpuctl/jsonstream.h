@@ -95,7 +95,8 @@ const char *js_next_member(const char *p, const char *end,
 const char *js_member_value(const char *p, const char *end,
 			    const char **key, size_t *klen);
 
-/* The key's bytes (as js_member_value gives them) spell name. */
+/* The key's bytes (as js_member_value gives them) spell name, a name
+ * without backslashes. */
 bool js_key_is(const char *key, size_t klen, const char *name);
 
 /* The string value whose opening quote is at p, decoded (new, NUL

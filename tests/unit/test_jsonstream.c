@@ -158,6 +158,28 @@ static void test_skip_value_escapes(void **state)
 	}
 }
 
+/* js_key_is(): a key's raw bytes against a name, escapes decoded. */
+static void test_key_is(void **state)
+{
+	static const struct { const char *key; const char *name; bool is; } cases[] = {
+		{ "core-id", "core-id", true },
+		{ "core", "core-id", false },
+		{ "core-idx", "core-id", false },
+		{ "", "", true },
+		{ "", "a", false },
+		{ "core\\u002did", "core-id", true },
+		{ "\\u0063ore-id", "core-id", true },
+		{ "core\\u002dix", "core-id", false },
+		{ "cor\\u0065", "core", true },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(js_key_is(cases[i].key, strlen(cases[i].key),
+					   cases[i].name), cases[i].is);
+}
+
 static void test_ff_and_whitespace_skipped(void **state)
 {
 	static const char s[] = "\xff\xff \r\n\t{\"return\": 1}\xff\r\n{\"a\": 2}\xff";
@@ -352,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_pretty_printed),
 		cmocka_unit_test(test_strings_with_braces),
 		cmocka_unit_test(test_skip_value_escapes),
+		cmocka_unit_test(test_key_is),
 		cmocka_unit_test(test_ff_and_whitespace_skipped),
 		cmocka_unit_test(test_stray_garbage),
 		cmocka_unit_test(test_too_deep),
