@@ -80,6 +80,7 @@ qemu_vcpus() { vm_qmp query-cpus-fast | jq length; }
 
 @test "plan sends nothing; named add and del" {
 	run VC plan --count 5 --json
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(jq '.steps | length' <<<"$output")" -eq 3 ]
 	[ "$(qemu_vcpus)" -eq 2 ]
