@@ -677,25 +677,66 @@ static const char *cut_last(char *path)
 
 static char *read_cgroup(pid_t pid, pid_t tid);
 
+static int tid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* QEMU's threads, sorted (caller frees), or NULL when they cannot be
+ * listed or out of memory.  One directory read instead of one failing
+ * lookup per vCPU: thousands of vCPUs whose threads are gone (or belong
+ * to no QEMU here) cost tens of ms that way. */
+static pid_t *list_tasks(pid_t pid, size_t *n)
+{
+	char path[64];
+	struct dirent *d;
+	pid_t *tids = NULL, *grown;
+	size_t cap = 0;
+	DIR *dir;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	dir = opendir(path);
+	if (!dir)
+		return NULL;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(tids, cap * sizeof(*tids));
+			if (!grown) {
+				free(tids);
+				closedir(dir);
+				return NULL;
+			}
+			tids = grown;
+		}
+		tids[(*n)++] = (pid_t)atol(d->d_name);
+	}
+	closedir(dir);
+	if (!tids)
+		tids = malloc(sizeof(*tids));
+	if (tids)
+		qsort(tids, *n, sizeof(*tids), tid_cmp);
+	return tids;
+}
+
 /* The parent of the cgroup vcpuN with the lowest N that a thread of pid
  * sits in (malloc'd), or NULL; *tid_out is that thread. */
 static char *auto_from_vcpus(pid_t pid, long *tid_out)
 {
-	char dir[64], *best = NULL;
-	long best_n = LONG_MAX;
-	struct dirent *de;
-	DIR *d;
+	long best_n = LONG_MAX, n;
+	char *best = NULL, *path;
+	const char *last;
+	pid_t *tids;
+	size_t i, count;
 
-	snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)pid);
-	d = opendir(dir);
-	if (!d)
-		return NULL;
-	while ((de = readdir(d))) {
-		long tid = strtol(de->d_name, NULL, 10);
-		char *path = tid > 0 ? read_cgroup(pid, (pid_t)tid) : NULL;
-		const char *last;
-		long n;
-
+	tids = list_tasks(pid, &count);
+	for (i = 0; tids && i < count; i++) {
+		path = read_cgroup(pid, tids[i]);
 		if (!path)
 			continue;
 		last = cut_last(path);
@@ -704,12 +745,12 @@ static char *auto_from_vcpus(pid_t pid, long *tid_out)
 			free(best);
 			best = path;
 			best_n = n;
-			*tid_out = tid;
+			*tid_out = tids[i];
 		} else {
 			free(path);
 		}
 	}
-	closedir(d);
+	free(tids);
 	return best;
 }
 
@@ -1610,53 +1651,6 @@ void tune_sweep_free(struct tune_sweep *s)
 	}
 	free(s->items);
 	memset(s, 0, sizeof(*s));
-}
-
-static int tid_cmp(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* QEMU's threads, sorted (caller frees), or NULL when they cannot be
- * listed or out of memory.  One directory read instead of one failing
- * lookup per vCPU: thousands of vCPUs whose threads are gone (or belong
- * to no QEMU here) cost tens of ms that way. */
-static pid_t *list_tasks(pid_t pid, size_t *n)
-{
-	char path[64];
-	struct dirent *d;
-	pid_t *tids = NULL, *grown;
-	size_t cap = 0;
-	DIR *dir;
-
-	*n = 0;
-	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
-	dir = opendir(path);
-	if (!dir)
-		return NULL;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(tids, cap * sizeof(*tids));
-			if (!grown) {
-				free(tids);
-				closedir(dir);
-				return NULL;
-			}
-			tids = grown;
-		}
-		tids[(*n)++] = (pid_t)atol(d->d_name);
-	}
-	closedir(dir);
-	if (!tids)
-		tids = malloc(sizeof(*tids));
-	if (tids)
-		qsort(tids, *n, sizeof(*tids), tid_cmp);
-	return tids;
 }
 
 struct tune_thread_info *tune_threads_read(const struct topology *t, pid_t pid)
