@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "vcpuctl/fields.h"
+#include "vcpuctl/util.h"
 
 void fv_int(struct fv *v, long long i)
 {
@@ -364,17 +365,9 @@ static void jw_dump(struct jw *w, json_t *v)
 
 static void jw_int_text(struct jw *w, long long n)
 {
-	char tmp[24], *p = tmp + sizeof(tmp);
-	unsigned long long u = n < 0 ? 0ull - (unsigned long long)n :
-				       (unsigned long long)n;
+	char tmp[VC_LL_DIGITS];
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (n < 0)
-		*--p = '-';
-	jw_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+	jw_put(w, tmp, vc_fmt_ll(tmp, n));
 }
 
 static void jw_value(struct jw *w, const char *key, const struct fv *v)

@@ -18,6 +18,24 @@ int64_t vc_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+size_t vc_fmt_ll(char *buf, long long n)
+{
+	char tmp[VC_LL_DIGITS], *p = tmp + sizeof(tmp);
+	unsigned long long u = n < 0 ? 0ull - (unsigned long long)n :
+				       (unsigned long long)n;
+	size_t len;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (n < 0)
+		*--p = '-';
+	len = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(buf, p, len);
+	return len;
+}
+
 void vc_fmt_secs(char *buf, size_t n, int ms)
 {
 	if (ms % 1000 == 0)
